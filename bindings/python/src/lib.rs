@@ -1,0 +1,702 @@
+//! `novac._novac`: the native part of the `novac` Python package.
+//!
+//! * [`compile`] / [`check`] run the novac compiler without the GIL and turn
+//!   its diagnostics into `novac.Diagnostic` objects (`novac.CompileError`
+//!   when a source has errors).
+//! * [`PyRules`] (`novac.Rules`) wraps an `Arc<novac::Rules>`: immutable,
+//!   shared between Python threads; every scan runs without the GIL
+//!   (`scan_many` on a rayon pool), calling back into Python only for the
+//!   semantic and LLM plug-ins ([`plugins`]).
+//! * Nothing here lets a Rust panic reach Python as anything but a
+//!   `RuntimeError`: every entry point that runs core code is wrapped in
+//!   `catch_unwind`.
+//!
+//! Pickling (`to_bytes`, `__reduce__`) keeps the rule *sources* and
+//! recompiles them on load; a versioned binary bundle format is planned.
+
+mod diag;
+mod plugins;
+mod results;
+
+use diag::{Input, PyDiagnostic};
+use novac::ir::{KeywordPattern, Pattern};
+use plugins::{decimal_f64, LlmPlugin, SemanticBridge, SemanticPlugin};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use rayon::prelude::*;
+use results::{Meta, PyRuleResult, PyScanResult, RuleData};
+use std::any::Any;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The format name written by `Rules.to_bytes()`.
+const BYTES_FORMAT: &str = "novac-rules-sources";
+/// The version of that format.
+const BYTES_VERSION: u64 = 1;
+
+fn panic_text(payload: Box<dyn Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Runs `f`, turning a panic into a `RuntimeError`.
+fn guarded<T>(f: impl FnOnce() -> T) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        PyRuntimeError::new_err(format!(
+            "novac internal error (please report): {}",
+            panic_text(p)
+        ))
+    })
+}
+
+/// `paths` as a list of paths: one `str`/`os.PathLike`, or an iterable of them.
+fn extract_paths(obj: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
+    if obj.is_instance_of::<PyString>() || obj.hasattr("__fspath__")? {
+        return Ok(vec![obj.extract()?]);
+    }
+    if obj.is_instance_of::<PyBytes>() {
+        return Err(PyTypeError::new_err(
+            "paths must be str or os.PathLike, not bytes",
+        ));
+    }
+    let mut out = Vec::new();
+    for item in obj
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("paths must be a path or a list of paths"))?
+    {
+        out.push(item?.extract::<PathBuf>()?);
+    }
+    Ok(out)
+}
+
+fn inputs(
+    source: Option<String>,
+    source_name: &str,
+    paths: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<Input>> {
+    let mut inputs = Vec::new();
+    if let Some(text) = source {
+        inputs.push(Input::Source {
+            origin: source_name.to_string(),
+            text,
+        });
+    }
+    if let Some(paths) = paths.filter(|p| !p.is_none()) {
+        inputs.extend(extract_paths(paths)?.into_iter().map(Input::Path));
+    }
+    if inputs.is_empty() {
+        return Err(PyValueError::new_err(
+            "give rule source text (`source`) or files (`paths`)",
+        ));
+    }
+    Ok(inputs)
+}
+
+fn compile_inputs(py: Python<'_>, inputs: Vec<Input>, meta_lints: bool) -> PyResult<PyRules> {
+    let compiled = py.allow_threads(|| {
+        guarded(|| diag::compile(inputs, meta_lints).map(|c| PyRules::new(c, meta_lints)))
+    })?;
+    compiled.map_err(|f| f.into_pyerr(py))
+}
+
+/// Compiles NOVA rules from source text and/or `.nov` files and directories.
+///
+/// Raises `CompileError` (with `.diagnostics`) when a source has errors, and
+/// `OSError` when a file cannot be read. Runs without the GIL.
+#[pyfunction]
+#[pyo3(signature = (source=None, paths=None, *, meta_lints=false, source_name="<source>"))]
+fn compile(
+    py: Python<'_>,
+    source: Option<String>,
+    paths: Option<&Bound<'_, PyAny>>,
+    meta_lints: bool,
+    source_name: &str,
+) -> PyResult<PyRules> {
+    let inputs = inputs(source, source_name, paths)?;
+    compile_inputs(py, inputs, meta_lints)
+}
+
+/// Checks NOVA rules and returns every diagnostic (errors and warnings)
+/// without raising for rule errors. Raises `OSError` when a file cannot be read.
+#[pyfunction]
+#[pyo3(signature = (source=None, paths=None, *, meta_lints=false, source_name="<source>"))]
+fn check(
+    py: Python<'_>,
+    source: Option<String>,
+    paths: Option<&Bound<'_, PyAny>>,
+    meta_lints: bool,
+    source_name: &str,
+) -> PyResult<Vec<PyDiagnostic>> {
+    let inputs = inputs(source, source_name, paths)?;
+    let checked = py.allow_threads(|| guarded(|| diag::check(inputs, meta_lints)))?;
+    checked.map_err(|f| f.into_pyerr(py))
+}
+
+/// Normalises text like the reference's `NovaScanner` (NFKC, look-alike
+/// letters folded, zero-width characters removed).
+#[pyfunction]
+fn normalize(py: Python<'_>, text: String) -> PyResult<String> {
+    py.allow_threads(|| guarded(|| novac::normalize::normalize(&text)))
+}
+
+/// Rebuilds `Rules` from `Rules.to_bytes()` (used by pickle).
+#[pyfunction]
+fn _rules_from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyRules> {
+    let value: serde_json::Value = serde_json::from_slice(data)
+        .map_err(|e| PyValueError::new_err(format!("not a novac rules bundle: {e}")))?;
+    let format = value.get("format").and_then(|v| v.as_str());
+    if format != Some(BYTES_FORMAT) {
+        return Err(PyValueError::new_err(
+            "not a novac rules bundle (unknown format)",
+        ));
+    }
+    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version != BYTES_VERSION {
+        return Err(PyValueError::new_err(format!(
+            "novac rules bundle version {version} is not supported (this novac reads version {BYTES_VERSION})"
+        )));
+    }
+    let meta_lints = value
+        .get("meta_lints")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let mut sources = Vec::new();
+    for s in value
+        .get("sources")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let origin = s.get("origin").and_then(|v| v.as_str());
+        let text = s.get("text").and_then(|v| v.as_str());
+        match (origin, text) {
+            (Some(origin), Some(text)) => sources.push(Input::Source {
+                origin: origin.to_string(),
+                text: text.to_string(),
+            }),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "corrupt novac rules bundle (bad source entry)",
+                ))
+            }
+        }
+    }
+    compile_inputs(py, sources, meta_lints)
+}
+
+/// Panics inside the panic guard (tests that a panic becomes a `RuntimeError`).
+#[pyfunction]
+fn _test_panic(py: Python<'_>, in_thread_pool: bool) -> PyResult<()> {
+    py.allow_threads(|| {
+        guarded(|| {
+            if in_thread_pool {
+                (0..4).into_par_iter().for_each(|i| {
+                    if i == 3 {
+                        panic!("deliberate panic in a worker thread");
+                    }
+                });
+            }
+            panic!("deliberate panic");
+        })
+    })
+}
+
+/// The rule spans of a source: `[(name, text of the rule), ...]` (for `novac.compat`).
+#[pyfunction]
+fn _rule_sources(py: Python<'_>, text: String) -> PyResult<Vec<(String, String)>> {
+    py.allow_threads(|| {
+        guarded(|| {
+            let parsed = novac::syntax::parse(&text);
+            parsed
+                .file
+                .rules
+                .iter()
+                .map(|r| (r.name.value.clone(), r.span.text(&text).to_string()))
+                .collect()
+        })
+    })
+}
+
+/// A compiled, immutable rule set. Share it freely between threads (scans
+/// release the GIL) and processes (it pickles).
+#[pyclass(frozen, module = "novac", name = "Rules")]
+pub struct PyRules {
+    inner: Arc<novac::Rules>,
+    sources: Arc<Vec<(String, String)>>,
+    meta_lints: bool,
+    metas: Vec<Meta>,
+    names: HashMap<String, usize>,
+    /// Semantic phrase → threshold (the first rule that uses the phrase wins).
+    thresholds: HashMap<String, f32>,
+    warnings: Vec<PyDiagnostic>,
+}
+
+impl PyRules {
+    fn new(c: diag::Compiled, meta_lints: bool) -> PyRules {
+        let rules = c.rules;
+        let mut metas = Vec::with_capacity(rules.len());
+        let mut names = HashMap::new();
+        let mut thresholds = HashMap::new();
+        for (i, rule) in rules.iter().enumerate() {
+            metas.push(Arc::new(rule.meta().to_vec()));
+            names.insert(rule.name().to_string(), i);
+            for var in &rule.ir().vars {
+                if let Pattern::Semantic { text, threshold } = &var.pattern {
+                    thresholds.entry(text.clone()).or_insert(*threshold);
+                }
+            }
+        }
+        PyRules {
+            inner: Arc::new(rules),
+            sources: Arc::new(c.sources),
+            meta_lints,
+            metas,
+            names,
+            thresholds,
+            warnings: c.warnings,
+        }
+    }
+
+    fn index_of(&self, name: &str) -> PyResult<usize> {
+        self.names
+            .get(name)
+            .copied()
+            .ok_or_else(|| PyKeyError::new_err(format!("no rule named {name:?}")))
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let sources: Vec<serde_json::Value> = self
+            .sources
+            .iter()
+            .map(|(origin, text)| serde_json::json!({ "origin": origin, "text": text }))
+            .collect();
+        let value = serde_json::json!({
+            "format": BYTES_FORMAT,
+            "version": BYTES_VERSION,
+            "meta_lints": self.meta_lints,
+            "sources": sources,
+        });
+        value.to_string().into_bytes()
+    }
+}
+
+/// What one scan (or batch) needs, borrowed for the time it runs without the GIL.
+struct ScanConfig<'a> {
+    normalize: bool,
+    debug: bool,
+    semantic: Option<SemanticBridge<'a>>,
+    llm: Option<&'a LlmPlugin>,
+}
+
+fn make_scanner<'a>(rules: &'a novac::Rules, cfg: &'a ScanConfig<'a>) -> novac::Scanner<'a> {
+    let mut s = novac::Scanner::new(rules).options(novac::ScanOptions {
+        normalize: false,
+        debug: cfg.debug,
+    });
+    if let Some(b) = &cfg.semantic {
+        s = s.semantic_evaluator(b);
+    }
+    if let Some(l) = cfg.llm {
+        s = s.llm_judge(l);
+    }
+    s
+}
+
+/// One prompt's results as plain data, offsets in characters.
+type ScanData = (Vec<RuleData>, Option<String>);
+
+fn scan_one(
+    scanner: &mut novac::Scanner<'_>,
+    prompt: &str,
+    normalize: bool,
+    metas: &[Meta],
+) -> ScanData {
+    let normalized = normalize.then(|| novac::normalize::normalize(prompt));
+    let text = normalized.as_deref().unwrap_or(prompt);
+    let result = scanner.scan(text);
+    // Byte offsets → character offsets, in one pass over the text.
+    let (offsets, chars) = if text.is_ascii() {
+        (Vec::new(), Vec::new())
+    } else {
+        let mut offsets: Vec<usize> = result
+            .rules
+            .iter()
+            .flat_map(|r| r.keywords.iter().flat_map(|k| [k.start, k.end]))
+            .collect();
+        offsets.sort_unstable();
+        offsets.dedup();
+        let bytes = text.as_bytes();
+        let (mut pos, mut count) = (0usize, 0usize);
+        let mut chars = Vec::with_capacity(offsets.len());
+        for &o in &offsets {
+            let o = o.clamp(pos, bytes.len());
+            count += bytes[pos..o]
+                .iter()
+                .filter(|b| (**b & 0xC0) != 0x80)
+                .count();
+            pos = o;
+            chars.push(count);
+        }
+        (offsets, chars)
+    };
+    let to_char = |b: usize| -> usize {
+        if offsets.is_empty() {
+            b
+        } else {
+            offsets
+                .binary_search(&b)
+                .map(|i| chars[i])
+                .unwrap_or_else(|_| diag::char_offset(text, b))
+        }
+    };
+    let rules = result
+        .rules
+        .into_iter()
+        .map(|r| RuleData {
+            index: r.index,
+            matched: r.matched,
+            keywords: r
+                .keywords
+                .into_iter()
+                .map(|k| (k.var, to_char(k.start), to_char(k.end)))
+                .collect(),
+            semantics: r
+                .semantics
+                .into_iter()
+                .map(|s| (s.var, s.score, s.matched))
+                .collect(),
+            llm: r
+                .llm
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.var,
+                        l.verdict.matched,
+                        l.verdict.confidence,
+                        l.verdict.reason,
+                    )
+                })
+                .collect(),
+            warnings: r.warnings,
+            variables: r.variables.map(|vs| {
+                vs.into_iter()
+                    .map(|v| (v.var, v.section.to_string(), v.value))
+                    .collect()
+            }),
+            meta: metas.get(r.index).cloned().unwrap_or_default(),
+            rule: r.rule,
+        })
+        .collect();
+    (rules, normalized)
+}
+
+fn to_python(py: Python<'_>, data: ScanData) -> PyResult<PyScanResult> {
+    let (rules, normalized) = data;
+    let results = rules
+        .into_iter()
+        .map(|data| Py::new(py, PyRuleResult { data }))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyScanResult {
+        results,
+        normalized,
+    })
+}
+
+/// Collects `prompts` (any iterable of `str`).
+fn extract_prompts(prompts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if prompts.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "scan_many() takes an iterable of prompts, not one str; use scan()",
+        ));
+    }
+    let mut out = Vec::with_capacity(prompts.len().unwrap_or(0));
+    for p in prompts.try_iter()? {
+        out.push(p?.extract::<String>()?);
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl PyRules {
+    /// Scans one prompt. Runs without the GIL (except inside plug-ins).
+    ///
+    /// `normalize`: NFKC + look-alike folding + invisible characters removed
+    /// first, like the reference's `NovaScanner` (offsets then refer to
+    /// `result.normalized_prompt`). `debug`: report every rule with the value
+    /// of every variable. `semantic_evaluator` / `llm_evaluator`: plug-ins
+    /// (see `SemanticPlugin`, `LlmPlugin`); without them, rules that need
+    /// those stages fail closed with a warning.
+    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None))]
+    fn scan(
+        &self,
+        py: Python<'_>,
+        prompt: String,
+        normalize: bool,
+        debug: bool,
+        semantic_evaluator: Option<&Bound<'_, PyAny>>,
+        llm_evaluator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyScanResult> {
+        let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
+        let llm = plugins::llm_plugin(py, llm_evaluator)?;
+        let data = py.allow_threads(|| {
+            guarded(|| {
+                let cfg = ScanConfig {
+                    normalize,
+                    debug,
+                    semantic: semantic.as_ref().map(|p| SemanticBridge {
+                        plugin: p.get(),
+                        thresholds: &self.thresholds,
+                    }),
+                    llm: llm.as_ref().map(|p| p.get()),
+                };
+                let mut scanner = make_scanner(&self.inner, &cfg);
+                scan_one(&mut scanner, &prompt, cfg.normalize, &self.metas)
+            })
+        })?;
+        to_python(py, data)
+    }
+
+    /// Scans many prompts in parallel (rayon; `threads=None` uses every core,
+    /// `threads=1` runs on the calling thread) and returns one `ScanResult`
+    /// per prompt, in order. Runs without the GIL (except inside plug-ins).
+    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn scan_many(
+        &self,
+        py: Python<'_>,
+        prompts: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+        normalize: bool,
+        debug: bool,
+        semantic_evaluator: Option<&Bound<'_, PyAny>>,
+        llm_evaluator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<PyScanResult>> {
+        let prompts = extract_prompts(prompts)?;
+        let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
+        let llm = plugins::llm_plugin(py, llm_evaluator)?;
+        let data = py.allow_threads(|| {
+            guarded(|| -> Result<Vec<ScanData>, String> {
+                let cfg = ScanConfig {
+                    normalize,
+                    debug,
+                    semantic: semantic.as_ref().map(|p| SemanticBridge {
+                        plugin: p.get(),
+                        thresholds: &self.thresholds,
+                    }),
+                    llm: llm.as_ref().map(|p| p.get()),
+                };
+                let rules: &novac::Rules = &self.inner;
+                let metas: &[Meta] = &self.metas;
+                let cfg = &cfg;
+                let run = || -> Vec<ScanData> {
+                    prompts
+                        .par_iter()
+                        .map_init(
+                            || make_scanner(rules, cfg),
+                            |s, p| scan_one(s, p, cfg.normalize, metas),
+                        )
+                        .collect()
+                };
+                match threads {
+                    Some(1) => {
+                        let mut s = make_scanner(rules, cfg);
+                        Ok(prompts
+                            .iter()
+                            .map(|p| scan_one(&mut s, p, cfg.normalize, metas))
+                            .collect())
+                    }
+                    Some(n) if n > 1 => {
+                        let pool = rayon::ThreadPoolBuilder::new()
+                            .num_threads(n)
+                            .build()
+                            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
+                        Ok(pool.install(run))
+                    }
+                    _ => Ok(run()),
+                }
+            })
+        })?;
+        let data = data.map_err(PyRuntimeError::new_err)?;
+        data.into_iter().map(|d| to_python(py, d)).collect()
+    }
+
+    /// Rule names, in order.
+    #[getter]
+    fn rule_names(&self) -> Vec<&str> {
+        self.inner.rule_names()
+    }
+
+    /// The meta entries of the rule called `name` (`KeyError` if there is none).
+    fn meta<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
+        let i = self.index_of(name)?;
+        let d = PyDict::new(py);
+        for (k, v) in self.metas[i].iter() {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// The condition of the rule called `name`, on one line.
+    fn condition(&self, name: &str) -> PyResult<String> {
+        let i = self.index_of(name)?;
+        Ok(self
+            .inner
+            .rule(i)
+            .map(|r| r.condition().to_string())
+            .unwrap_or_default())
+    }
+
+    /// Warnings the compiler reported about the sources.
+    #[getter]
+    fn warnings(&self) -> Vec<PyDiagnostic> {
+        self.warnings.clone()
+    }
+
+    /// The compiled sources as `(name, text)` pairs (what pickling keeps).
+    #[getter]
+    fn sources(&self) -> Vec<(String, String)> {
+        self.sources.as_ref().clone()
+    }
+
+    /// Whether any rule needs the semantic stage.
+    #[getter]
+    fn uses_semantics(&self) -> bool {
+        self.inner.uses_semantics()
+    }
+
+    /// Whether any rule needs the LLM stage.
+    #[getter]
+    fn uses_llm(&self) -> bool {
+        self.inner.uses_llm()
+    }
+
+    /// Every rule in detail, as dicts (used by `novac.compat`).
+    fn _describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for rule in self.inner.iter() {
+            let d = PyDict::new(py);
+            d.set_item("name", rule.name())?;
+            d.set_item("meta", rule.meta().to_vec())?;
+            d.set_item("condition", rule.condition())?;
+            let vars = PyList::empty(py);
+            for var in &rule.ir().vars {
+                let v = PyDict::new(py);
+                v.set_item("name", &var.name)?;
+                v.set_item("used", var.used)?;
+                match &var.pattern {
+                    Pattern::Keyword(KeywordPattern::Literal {
+                        text,
+                        case_sensitive,
+                    }) => {
+                        v.set_item("section", "keywords")?;
+                        v.set_item("kind", "literal")?;
+                        v.set_item("pattern", text)?;
+                        v.set_item("case_sensitive", *case_sensitive)?;
+                    }
+                    Pattern::Keyword(KeywordPattern::Regex {
+                        python,
+                        case_insensitive,
+                        ..
+                    }) => {
+                        v.set_item("section", "keywords")?;
+                        v.set_item("kind", "regex")?;
+                        v.set_item("pattern", python)?;
+                        v.set_item("case_sensitive", !*case_insensitive)?;
+                    }
+                    Pattern::Semantic { text, threshold } => {
+                        v.set_item("section", "semantics")?;
+                        v.set_item("kind", "semantic")?;
+                        v.set_item("pattern", text)?;
+                        v.set_item("threshold", decimal_f64(*threshold))?;
+                    }
+                    Pattern::Llm { text, temperature } => {
+                        v.set_item("section", "llm")?;
+                        v.set_item("kind", "llm")?;
+                        v.set_item("pattern", text)?;
+                        v.set_item("threshold", decimal_f64(*temperature))?;
+                    }
+                }
+                vars.append(v)?;
+            }
+            d.set_item("vars", vars)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+
+    /// The rule set as bytes: currently the rule *sources*, recompiled by
+    /// `Rules.from_bytes` (a versioned binary bundle format is planned).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.bytes())
+    }
+
+    /// Rebuilds rules written by `to_bytes` (recompiles them).
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyRules> {
+        _rules_from_bytes(py, data)
+    }
+
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let f = py.import("novac._novac")?.getattr("_rules_from_bytes")?;
+        Ok((f, PyTuple::new(py, [PyBytes::new(py, &self.bytes())])?))
+    }
+
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __contains__(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<novac.Rules: {} rule(s) from {} source(s)>",
+            self.inner.len(),
+            self.sources.len()
+        )
+    }
+}
+
+/// The native module, imported as `novac._novac`.
+#[pymodule]
+fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("CompileError", py.get_type::<diag::CompileError>())?;
+    m.add_class::<PyRules>()?;
+    m.add_class::<PyScanResult>()?;
+    m.add_class::<PyRuleResult>()?;
+    m.add_class::<PyDiagnostic>()?;
+    m.add_class::<SemanticPlugin>()?;
+    m.add_class::<LlmPlugin>()?;
+    m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize, m)?)?;
+    m.add_function(wrap_pyfunction!(_rules_from_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(_rule_sources, m)?)?;
+    m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(diag::_diagnostic_from_dict, m)?)?;
+    m.add_function(wrap_pyfunction!(results::_rule_result_from_state, m)?)?;
+    m.add_function(wrap_pyfunction!(results::_scan_result_from_state, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Case folding with the reference's semantics: Python's `str.lower()`
+//! applied to both the literal and the prompt (full Unicode lower-casing,
+//! `İ` → `i̇`, final sigma; not case folding, so `ß` does not match `SS`).
+//!
+//! Rust's `str::to_lowercase` implements the same Unicode algorithm
+//! (including the final-sigma rule). Lower-casing can change the length of
+//! the text, so spans found in the lowered prompt are mapped back to the
+//! original with [`map_offsets`].
+
+/// Lower-cases `text` like Python's `str.lower()` into `out` (cleared first).
+pub(crate) fn lower_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        out.push_str(text);
+        out.make_ascii_lowercase();
+    } else {
+        out.push_str(&text.to_lowercase());
+    }
+}
+
+/// Whether the text is blank in Python's sense (`not text.strip()`):
+/// every character is white space per `str.isspace()`.
+pub(crate) fn is_blank(text: &str) -> bool {
+    text.chars().all(is_python_space)
+}
+
+/// Python's `str.isspace()` for one character: Unicode White_Space plus the
+/// information separators U+001C..U+001F.
+pub(crate) fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1C}'..='\u{1F}').contains(&c)
+}
+
+/// Maps byte offsets in `text.to_lowercase()` back to byte offsets in `text`.
+///
+/// `offsets` must be sorted; each result is the start of the original
+/// character whose lower-case form covers that offset (or `text.len()`).
+pub(crate) fn map_offsets(text: &str, offsets: &[usize]) -> Vec<usize> {
+    let mut result = Vec::with_capacity(offsets.len());
+    let mut next = 0;
+    let mut lowered = 0;
+    for (orig, c) in text.char_indices() {
+        let len: usize = c.to_lowercase().map(char::len_utf8).sum();
+        while next < offsets.len() && offsets[next] < lowered + len {
+            result.push(orig);
+            next += 1;
+        }
+        lowered += len;
+    }
+    result.resize(offsets.len(), text.len());
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowering_matches_python_examples() {
+        let mut out = String::new();
+        lower_into("İSTANBUL ΟΔΟΣ Straße", &mut out);
+        assert_eq!(out, "i\u{307}stanbul οδος straße");
+    }
+
+    #[test]
+    fn offsets_map_back_through_length_changes() {
+        let text = "İx"; // İ is 2 bytes, lowers to 3 bytes
+        let lowered = text.to_lowercase();
+        assert_eq!(lowered.len(), 4);
+        assert_eq!(map_offsets(text, &[0, 3, 4]), vec![0, 2, 3]);
+    }
+
+    #[test]
+    fn blank_follows_python_isspace() {
+        assert!(is_blank(" \t\u{3000}\u{a0}\u{1c}"));
+        assert!(!is_blank(" x "));
+        assert!(is_blank(""));
+    }
+}

@@ -1,0 +1,279 @@
+//! [`Compiler`]: collects rule sources, checks them, and builds [`Rules`].
+//!
+//! ```
+//! let rules = novac::Compiler::new()
+//!     .add_source(r#"
+//! rule Injection {
+//!     keywords:
+//!         $ignore = "ignore previous instructions"
+//!     condition:
+//!         $ignore
+//! }"#)?
+//!     .build()?;
+//! let result = novac::Scanner::new(&rules).scan("Please IGNORE previous instructions.");
+//! assert_eq!(result.matched_names(), ["Injection"]);
+//! # Ok::<(), novac::CompileError>(())
+//! ```
+//!
+//! Every source keeps its diagnostics ([`Compiler::reports`]); a source with
+//! an error is refused (its rules are not added) but the compiler stays
+//! usable, so `novac check` can report on every file in one run.
+
+use crate::checker::check_rule;
+use crate::ir::{KeywordPattern, Pattern, RuleIr};
+use crate::keywords::{KeywordEngine, PatternTable};
+use crate::rules::{CompiledRule, Rules};
+use novac_syntax::codes;
+use novac_syntax::{Diagnostic, Span};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What went wrong while compiling.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// A source has errors; `diagnostics` holds all of its findings.
+    #[error("{origin}: {errors} error(s), first: {first}")]
+    Invalid {
+        /// The source's name (a path or `<source>`).
+        origin: String,
+        /// Number of errors.
+        errors: usize,
+        /// The first error's message, with its line and column.
+        first: String,
+        /// All diagnostics of the source (errors and warnings).
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A file or directory could not be read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `build` was called although some source had errors.
+    #[error("{0} source(s) have errors; see Compiler::reports()")]
+    SourcesHaveErrors(usize),
+    /// The keyword engine could not be built (a size limit was exceeded).
+    #[error("cannot build the keyword automaton: {0}")]
+    Engine(String),
+}
+
+/// Options of the checker.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// Run the metadata lints (W201–W206): required keys, uuid v4, severity, ISO date.
+    pub meta_lints: bool,
+}
+
+/// The findings about one source.
+#[derive(Clone, Debug)]
+pub struct SourceReport {
+    /// The source's name (a path or `<source>`).
+    pub origin: String,
+    /// The source text.
+    pub text: String,
+    /// Errors and warnings, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Number of rules in the source that compiled.
+    pub rules: usize,
+}
+
+impl SourceReport {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+}
+
+/// Collects and checks rule sources, then builds [`Rules`].
+#[derive(Debug, Default)]
+pub struct Compiler {
+    options: CompileOptions,
+    reports: Vec<SourceReport>,
+    rules: Vec<RuleIr>,
+    /// Rule name → (report index, span of the name).
+    names: HashMap<String, (usize, Span)>,
+    failed_sources: usize,
+}
+
+impl Compiler {
+    /// A compiler with default options.
+    pub fn new() -> Compiler {
+        Compiler::default()
+    }
+
+    /// A compiler with `options`.
+    pub fn with_options(options: CompileOptions) -> Compiler {
+        Compiler { options, ..Compiler::default() }
+    }
+
+    /// Adds rules from source text (named `<source>` in diagnostics).
+    pub fn add_source(&mut self, text: &str) -> Result<&mut Compiler, CompileError> {
+        self.add_named_source("<source>", text)
+    }
+
+    /// Adds rules from source text, naming it `origin` in diagnostics.
+    pub fn add_named_source(&mut self, origin: &str, text: &str) -> Result<&mut Compiler, CompileError> {
+        let parsed = novac_syntax::parse(text);
+        let mut diagnostics = parsed.diagnostics;
+        let mut checked = Vec::new();
+        let report_index = self.reports.len();
+        let mut local_names: HashMap<&str, Span> = HashMap::new();
+        for rule in &parsed.file.rules {
+            let name = rule.name.value.as_str();
+            let previous = local_names.get(name).copied().or_else(|| self.names.get(name).map(|(_, s)| *s));
+            if let Some(first) = previous {
+                let mut d = Diagnostic::new(&codes::DUPLICATE_RULE, rule.name.span, format!("duplicate rule name `{name}`"))
+                    .with_label("defined again here")
+                    .with_help("rule names must be unique across all files compiled together");
+                if local_names.contains_key(name) {
+                    d = d.with_secondary(first, "first defined here");
+                } else if let Some((i, _)) = self.names.get(name) {
+                    d = d.with_note(format!("first defined in {}", self.reports[*i].origin));
+                }
+                diagnostics.push(d);
+            } else {
+                local_names.insert(name, rule.name.span);
+            }
+            if let Some(ir) = check_rule(rule, text, &mut diagnostics) {
+                if self.options.meta_lints {
+                    crate::meta_lints::lint(rule, &mut diagnostics);
+                }
+                slow_pattern_lints(rule, &ir, &mut diagnostics);
+                checked.push((ir, rule.name.span));
+            }
+        }
+        diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
+        let errors: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();
+        let error_count = errors.len();
+        let first = errors.first().map(|d| {
+            let index = novac_syntax::LineIndex::new(text);
+            let at = index.line_col(text, d.primary.span.start as usize);
+            format!("{}:{}: {} [{}]", at.line, at.column, d.message, d.code)
+        });
+        let ok = error_count == 0;
+        let report = SourceReport {
+            origin: origin.to_string(),
+            text: text.to_string(),
+            diagnostics: diagnostics.clone(),
+            rules: if ok { checked.len() } else { 0 },
+        };
+        self.reports.push(report);
+        if !ok {
+            self.failed_sources += 1;
+            return Err(CompileError::Invalid {
+                origin: origin.to_string(),
+                errors: error_count,
+                first: first.unwrap_or_default(),
+                diagnostics,
+            });
+        }
+        for (ir, span) in checked {
+            self.names.insert(ir.name.clone(), (report_index, span));
+            self.rules.push(ir);
+        }
+        Ok(self)
+    }
+
+    /// Adds a `.nov` file, or every `.nov` file under a directory (sorted by path).
+    pub fn add_path(&mut self, path: impl AsRef<Path>) -> Result<&mut Compiler, CompileError> {
+        let files = collect_rule_files(path.as_ref())?;
+        let mut first_error = None;
+        for file in files {
+            let text = std::fs::read(&file).map_err(|source| CompileError::Io { path: file.clone(), source })?;
+            let text = String::from_utf8_lossy(&text);
+            if let Err(e) = self.add_named_source(&file.display().to_string(), &text) {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
+
+    /// The findings about every source added so far.
+    pub fn reports(&self) -> &[SourceReport] {
+        &self.reports
+    }
+
+    /// Builds the rule set. Fails if any added source had errors.
+    pub fn build(self) -> Result<Rules, CompileError> {
+        if self.failed_sources > 0 {
+            return Err(CompileError::SourcesHaveErrors(self.failed_sources));
+        }
+        build_rules(self.rules)
+    }
+}
+
+/// Builds [`Rules`] from checked rules.
+pub(crate) fn build_rules(irs: Vec<RuleIr>) -> Result<Rules, CompileError> {
+    let mut table = PatternTable::default();
+    let rules: Vec<CompiledRule> = irs.into_iter().map(|ir| CompiledRule::new(ir, &mut table)).collect();
+    let mut pattern_rules = vec![Vec::new(); table.len()];
+    for (i, rule) in rules.iter().enumerate() {
+        for (_, p) in &rule.keyword_vars {
+            let list: &mut Vec<u32> = &mut pattern_rules[p.0 as usize];
+            if list.last() != Some(&(i as u32)) {
+                list.push(i as u32);
+            }
+        }
+    }
+    let idle_rules = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.idle != crate::Truth::False)
+        .map(|(i, _)| i as u32)
+        .collect();
+    let engine = KeywordEngine::build(table).map_err(CompileError::Engine)?;
+    Ok(Rules { rules, engine, pattern_rules, idle_rules })
+}
+
+/// W104 for regexes that have no literal atom.
+fn slow_pattern_lints(rule: &novac_syntax::ast::Rule, ir: &RuleIr, diags: &mut Vec<Diagnostic>) {
+    for var in &ir.vars {
+        let Pattern::Keyword(KeywordPattern::Regex { rust, case_insensitive, .. }) = &var.pattern else { continue };
+        let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else { continue };
+        if let crate::atoms::AtomAnalysis::NoAtoms { reason } = crate::atoms::analyze(&hir) {
+            diags.push(
+                Diagnostic::new(&codes::SLOW_PATTERN, var.span, format!("regex `{}` in rule `{}` runs on every prompt", var.name, rule.name.value))
+                    .with_label("no literal atom")
+                    .with_note(reason)
+                    .with_help("include a literal of two or more characters that every match must contain"),
+            );
+        }
+    }
+}
+
+/// The `.nov` files at `path`: the file itself, or every `.nov` below a directory.
+pub fn collect_rule_files(path: &Path) -> Result<Vec<PathBuf>, CompileError> {
+    let io = |source| CompileError::Io { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| CompileError::Io { path: dir.clone(), source })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| CompileError::Io { path: dir.clone(), source })?;
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "nov") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,191 @@
+//! [`Rules`]: a compiled, immutable rule set, shared freely between threads.
+
+use crate::bytecode::Program;
+use crate::ir::{Pattern, RuleIr, VarId};
+use crate::keywords::{KeywordEngine, PatternId, Tier};
+use crate::truth::{Truth, VarState};
+
+/// A compiled rule set: built once by [`crate::Compiler`], then scanned with
+/// any number of [`crate::Scanner`]s, on any number of threads
+/// (`Rules` is `Send + Sync`; share it with `Arc` or a reference).
+#[derive(Debug)]
+pub struct Rules {
+    /// The rules, in the order they were added.
+    pub(crate) rules: Vec<CompiledRule>,
+    /// Every keyword pattern of every rule, in one engine.
+    pub(crate) engine: KeywordEngine,
+    /// For each pattern, the rules that use it (sorted, no duplicates).
+    pub(crate) pattern_rules: Vec<Vec<u32>>,
+    /// Rules whose verdict without any keyword hit is not `False`
+    /// (they must be looked at on every scan).
+    pub(crate) idle_rules: Vec<u32>,
+}
+
+/// One rule with its compiled condition.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) ir: RuleIr,
+    pub(crate) program: Program,
+    /// Evaluated keyword variables (see [`crate::ir::Variable::evaluated`]) and their patterns.
+    pub(crate) keyword_vars: Vec<(VarId, PatternId)>,
+    /// Used semantic variables.
+    pub(crate) semantic_vars: Vec<VarId>,
+    /// Used LLM variables.
+    pub(crate) llm_vars: Vec<VarId>,
+    /// The verdict when no keyword matched and semantics/llm are unknown.
+    pub(crate) idle: Truth,
+}
+
+impl CompiledRule {
+    pub(crate) fn new(ir: RuleIr, patterns: &mut crate::keywords::PatternTable) -> CompiledRule {
+        let program = Program::compile(&ir.condition);
+        let mut keyword_vars = Vec::new();
+        let mut semantic_vars = Vec::new();
+        let mut llm_vars = Vec::new();
+        for (i, var) in ir.vars.iter().enumerate() {
+            let id = VarId(i as u32);
+            match &var.pattern {
+                Pattern::Keyword(k) if var.evaluated => keyword_vars.push((id, patterns.intern(k))),
+                Pattern::Semantic { .. } if var.used => semantic_vars.push(id),
+                Pattern::Llm { .. } if var.used => llm_vars.push(id),
+                _ => {}
+            }
+        }
+        let mut state = VarState::new(ir.vars.len());
+        for v in semantic_vars.iter().chain(&llm_vars) {
+            state.set(v.index(), Truth::Unknown);
+        }
+        let idle = program.eval(&state, &mut Vec::new());
+        CompiledRule { ir, program, keyword_vars, semantic_vars, llm_vars, idle }
+    }
+}
+
+/// A read-only view of one compiled rule.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleInfo<'r> {
+    rule: &'r CompiledRule,
+}
+
+impl<'r> RuleInfo<'r> {
+    /// The rule name.
+    pub fn name(&self) -> &'r str {
+        &self.rule.ir.name
+    }
+
+    /// Meta entries in file order (values are strings, quotes removed).
+    pub fn meta(&self) -> &'r [(String, String)] {
+        &self.rule.ir.meta
+    }
+
+    /// One meta value.
+    pub fn meta_value(&self, key: &str) -> Option<&'r str> {
+        self.rule.ir.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The condition as written, on one line.
+    pub fn condition(&self) -> &'r str {
+        &self.rule.ir.condition_text
+    }
+
+    /// Whether the rule has semantic variables its condition uses.
+    pub fn uses_semantics(&self) -> bool {
+        !self.rule.semantic_vars.is_empty()
+    }
+
+    /// Whether the rule has LLM variables its condition uses.
+    pub fn uses_llm(&self) -> bool {
+        !self.rule.llm_vars.is_empty()
+    }
+
+    /// The checked rule (variables, patterns, resolved condition).
+    pub fn ir(&self) -> &'r RuleIr {
+        &self.rule.ir
+    }
+}
+
+/// Counts of what a rule set contains, for reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RulesStats {
+    /// Rules.
+    pub rules: usize,
+    /// Distinct keyword patterns.
+    pub patterns: usize,
+    /// Case-insensitive literals (folded automaton).
+    pub folded_literals: usize,
+    /// Case-sensitive literals.
+    pub exact_literals: usize,
+    /// Regexes fully decided by the automaton.
+    pub exact_regexes: usize,
+    /// Regexes verified when an atom hits.
+    pub atom_regexes: usize,
+    /// Regexes run on every prompt.
+    pub slow_regexes: usize,
+    /// Heap bytes of the automata.
+    pub automaton_bytes: usize,
+}
+
+impl Rules {
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether the set has no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The rule at `index`.
+    pub fn rule(&self, index: usize) -> Option<RuleInfo<'_>> {
+        self.rules.get(index).map(|rule| RuleInfo { rule })
+    }
+
+    /// The rule called `name`.
+    pub fn rule_by_name(&self, name: &str) -> Option<RuleInfo<'_>> {
+        self.rules.iter().find(|r| r.ir.name == name).map(|rule| RuleInfo { rule })
+    }
+
+    /// All rules, in order.
+    pub fn iter(&self) -> impl Iterator<Item = RuleInfo<'_>> {
+        self.rules.iter().map(|rule| RuleInfo { rule })
+    }
+
+    /// Rule names, in order.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.ir.name.as_str()).collect()
+    }
+
+    /// Whether any rule needs the semantic stage.
+    pub fn uses_semantics(&self) -> bool {
+        self.iter().any(|r| r.uses_semantics())
+    }
+
+    /// Whether any rule needs the LLM stage.
+    pub fn uses_llm(&self) -> bool {
+        self.iter().any(|r| r.uses_llm())
+    }
+
+    /// What the rule set contains.
+    pub fn stats(&self) -> RulesStats {
+        let mut s = RulesStats { rules: self.rules.len(), patterns: self.engine.len(), automaton_bytes: self.engine.memory_usage(), ..RulesStats::default() };
+        for i in 0..self.engine.len() {
+            match self.engine.tier(PatternId(i as u32)) {
+                Tier::FoldedLiteral | Tier::Empty => s.folded_literals += 1,
+                Tier::ExactLiteral => s.exact_literals += 1,
+                Tier::ExactRegex => s.exact_regexes += 1,
+                Tier::AtomRegex => s.atom_regexes += 1,
+                Tier::SlowRegex { .. } => s.slow_regexes += 1,
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rules_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Rules>();
+    }
+}
