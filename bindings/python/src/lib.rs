@@ -464,7 +464,7 @@ impl PyRules {
         to_python(py, data)
     }
 
-    /// Scans many prompts in parallel (rayon; `threads=None` uses every core,
+    /// Scans many prompts in parallel (rayon; `threads=None` or `0` uses every core,
     /// `threads=1` runs on the calling thread) and returns one `ScanResult`
     /// per prompt, in order. Runs without the GIL (except inside plug-ins).
     #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None))]

@@ -9,6 +9,7 @@
 
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
+use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
 
 /// NFA size limit for one keyword regex (the `regex` default is 10 MiB).
 pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
@@ -52,20 +53,70 @@ pub(crate) fn check_regex(python: &str, span: Span, case_insensitive: bool, diag
 }
 
 /// Builds the verifier for a translated pattern.
-pub(crate) fn build(rust: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(rust)
-        .case_insensitive(case_insensitive)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_DFA_CACHE)
-        .build()
+pub(crate) fn build(rust: &str, case_insensitive: bool) -> Result<Verifier, String> {
+    build_from_hir(&hir(rust, case_insensitive)?)
+}
+
+/// A compiled keyword regex.
+pub(crate) type Verifier = regex_automata::meta::Regex;
+
+/// Builds the verifier from the HIR returned by [`hir`].
+pub(crate) fn build_from_hir(hir: &Hir) -> Result<Verifier, String> {
+    regex_automata::meta::Regex::builder()
+        .configure(
+            regex_automata::meta::Config::new()
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .hybrid_cache_capacity(REGEX_DFA_CACHE),
+        )
+        .build_from_hir(hir)
         .map_err(|e| e.to_string())
 }
 
-/// Parses a translated pattern into its HIR (for atom extraction).
-pub(crate) fn hir(rust: &str, case_insensitive: bool) -> Result<regex_syntax::hir::Hir, String> {
-    regex_syntax::ParserBuilder::new()
+/// Parses a translated pattern into its HIR (for atoms and the verifier),
+/// with Python's extra case equivalences applied.
+pub(crate) fn hir(rust: &str, case_insensitive: bool) -> Result<Hir, String> {
+    let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(case_insensitive)
         .build()
         .parse(rust)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    Ok(python_case_fixups(&hir))
+}
+
+/// Python's `re.IGNORECASE` compares lower-case forms, so `İ` (whose
+/// lower-case is `i`) matches `i`, and it adds `ı` ~ `i`; Rust's simple case
+/// folding relates neither. A case-insensitive `i` becomes the class `[Ii]`
+/// in the HIR: this adds `İ` and `ı` to every class that holds both `I` and
+/// `i`. (A case-sensitive class written as `[Ii]` gains them too: a
+/// deliberate, tiny over-approximation.)
+fn python_case_fixups(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(class)) => {
+            let has = |c: char| class.ranges().iter().any(|r| r.start() <= c && c <= r.end());
+            if has('i') && has('I') && !(has('\u{130}') && has('\u{131}')) {
+                let mut class = class.clone();
+                class.union(&ClassUnicode::new([ClassUnicodeRange::new('\u{130}', '\u{131}')]));
+                Hir::class(Class::Unicode(class))
+            } else {
+                hir.clone()
+            }
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.iter().map(python_case_fixups).collect()),
+        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(python_case_fixups).collect()),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition { sub: Box::new(python_case_fixups(&rep.sub)), ..rep.clone() }),
+        HirKind::Capture(cap) => Hir::capture(Capture { sub: Box::new(python_case_fixups(&cap.sub)), ..cap.clone() }),
+        _ => hir.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dotted_capital_i_matches_like_python() {
+        let re = super::build("istanbul", true).expect("builds");
+        assert!(re.is_match("İstanbul"));
+        assert!(re.is_match("ıstanbul"));
+        let cs = super::build("istanbul", false).expect("builds");
+        assert!(!cs.is_match("İstanbul"));
+    }
 }

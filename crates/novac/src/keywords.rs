@@ -72,7 +72,7 @@ pub(crate) struct KeywordEngine {
     exact: Option<AhoCorasick>,
     exact_triggers: Vec<Trigger>,
     /// Compiled regexes, by pattern (None for literals).
-    verifiers: Vec<Option<regex::Regex>>,
+    verifiers: Vec<Option<crate::keyword_regex::Verifier>>,
     slow: Vec<PatternId>,
     empty: Vec<PatternId>,
 }
@@ -191,8 +191,8 @@ impl KeywordEngine {
                     verifiers.push(None);
                 }
                 KeywordPattern::Regex { rust, case_insensitive, .. } => {
-                    let regex = crate::keyword_regex::build(rust, *case_insensitive)?;
                     let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
+                    let regex = crate::keyword_regex::build_from_hir(&hir)?;
                     match atoms::analyze(&hir) {
                         AtomAnalysis::Atoms(set) => {
                             let exact = set.exact;

@@ -45,16 +45,20 @@
 //!
 //! # Known, accepted differences
 //!
-//! * Word characters: Python's `\w` (and so `\b`, `\B`) is `str.isalnum()`
-//!   plus `_`; Rust's is Unicode `Alphabetic`, marks, `Nd`, `Pc` and
-//!   `Join_Control`. They differ on combining marks (`e\u{301}`: Rust counts
-//!   the accent as a word character) and on numeric symbols (`²`, `½`:
-//!   Python counts them). `\w`/`\W` are kept as Rust's so that they agree
-//!   with Rust's `\b` (Python's exact `\w` would be `[\p{L}\p{N}_]`, but
-//!   mixing it with Rust's `\b` makes `\b\w+\b` miss words with marks).
+//! * Word characters: Python's `\w` is `str.isalnum()` plus `_`; Rust's is
+//!   Unicode `Alphabetic`, marks, `Nd`, `Pc` and `Join_Control`. novac
+//!   translates `\w`/`\W` to Python's set, `[\p{L}\p{N}_]`, because the
+//!   difference is where obfuscation hides: zero-width joiners and variation
+//!   selectors are `\W` in Python, so `/ignore\W*previous/` must match
+//!   `ignore\u{200D}previous`. `\b` and `\B` cannot be redefined (no
+//!   lookaround) and keep Rust's word set: they differ from Python next to
+//!   combining marks, joiners and numeric symbols (`e\u{301}`, `²`), so
+//!   `\b\w+\b` misses a word written with a *decomposed* accent.
 //! * Case folding (caller's `/i`, or `(?i)`): Python maps `İ` and `ı` to `i`;
-//!   Rust's simple case folding does not. Under `(?a)` Python folds ASCII
-//!   only; Rust still folds Unicode literals and classes (e.g. `k` ~ `K`).
+//!   Rust's simple case folding does not. `keyword_regex` adds them to every
+//!   case-folded `i` class of the HIR, so `/istanbul/i` matches `İstanbul`
+//!   as in Python. Under `(?a)` Python folds ASCII only; Rust still folds
+//!   Unicode literals and classes (e.g. `k` ~ `K`).
 //! * Unicode versions: Python 3.11 uses Unicode 14, `regex` a newer one, so
 //!   `\d`, `\w` and `(?i)` know a few more characters in Rust.
 //! * A `$` match before a final newline ends after that newline in Rust.
@@ -921,8 +925,11 @@ fn perl_standalone(Perl(c): Perl, ascii: bool) -> &'static str {
         ('S', false) => r"[^\s\x1C-\x1F]",
         ('d', false) => r"\d",
         ('D', false) => r"\D",
-        ('w', false) => r"\w",
-        ('W', false) => r"\W",
+        // Python's `\w` is `str.isalnum()` or `_`: letters and numbers, but
+        // not marks or joiners (which Rust's `\w` includes). Obfuscation
+        // often hides in those (`ignore\u{200D}previous` with `\W*`).
+        ('w', false) => r"[\p{L}\p{N}_]",
+        ('W', false) => r"[^\p{L}\p{N}_]",
         ('d', true) => "[0-9]",
         ('D', true) => "[^0-9]",
         // Python's ASCII mode folds ASCII only: keep K (Kelvin) and ſ out.
@@ -937,6 +944,7 @@ fn perl_standalone(Perl(c): Perl, ascii: bool) -> &'static str {
 fn perl_in_class(p: Perl, ascii: bool) -> &'static str {
     match (p.0, ascii) {
         ('s', false) => r"\s\x1C-\x1F",
+        ('w', false) => r"\p{L}\p{N}_",
         ('d', true) => "0-9",
         ('w', true) => "0-9A-Za-z_",
         ('W', true) => "[^0-9A-Za-z_]",
@@ -1135,7 +1143,7 @@ mod tests {
             ),
             (r"[]a][^]a][a-][-a]", r"[\]a][^\]a][a\-][\-a]"),
             (r"[a&&b~~d[[:alpha:]]", r"[a\&\&b\~\~d\[\[:alpha:]\]"),
-            (r"[\b\1\x41-\x43\w.-]", r"[\x{8}\x{1}A-C\w\.\-]"),
+            (r"[\b\1\x41-\x43\w.-]", r"[\x{8}\x{1}A-C\p{L}\p{N}_\.\-]"),
             (
                 r"\0\012\101\a\t\u00e9\U0001F600\N{em dash}",
                 r"\x{0}\x{A}A\x{7}\x{9}é\x{1F600}\x{2014}",
@@ -1157,7 +1165,7 @@ mod tests {
                 r"(?a)\w\W\d\s\b[\w]",
                 r"(?-i:[0-9A-Za-z_])(?-i:[^0-9A-Za-z_])[0-9][\t\n\x0B\x0C\r ](?-u:\b)[0-9A-Za-z_]",
             ),
-            (r"(?a:\w)(?u:\w)", r"(?:(?-i:[0-9A-Za-z_]))(?:\w)"),
+            (r"(?a:\w)(?u:\w)", r"(?:(?-i:[0-9A-Za-z_]))(?:[\p{L}\p{N}_])"),
             (r"a*?b+?c??", "a*?b+?c??"),
             (r"\bé\B", r"\bé\B"),
             (r"\*\{\|\\", r"\*\{\|\\"),

@@ -8,8 +8,8 @@
 //!    verdict with no keyword hit is not plainly false (`not $a`), run their
 //!    condition bytecode, with semantic and LLM variables *unknown*.
 //! 3. A rule whose verdict is still unknown goes through the semantic stage
-//!    (if its verdict can still change when LLM variables are false, exactly
-//!    the reference's test), then the LLM stage. Each stage calls its hook
+//!    if its verdict depends on semantic results, then through the LLM stage
+//!    if it still depends on LLM results. Each stage calls its hook
 //!    ([`SemanticEvaluator`], [`LlmJudge`]); without a hook, or when it
 //!    fails, the rule *fails closed*: not matched, with the reference's
 //!    warning text.
@@ -17,6 +17,7 @@
 //! A `Scanner` holds per-thread scratch memory; create one per thread (they
 //! are cheap) and reuse it across prompts.
 
+use crate::bytecode::Program;
 use crate::keywords::KeywordHits;
 use crate::rules::{CompiledRule, Rules};
 use crate::truth::{Truth, VarState};
@@ -261,10 +262,9 @@ impl<'r> Scanner<'r> {
         let name = &rule.ir.name;
 
         if verdict == Truth::Unknown {
-            // Semantic stage: needed when semantics can change the verdict with LLM results false.
-            set_all(&mut self.state, &rule.llm_vars, Truth::False);
-            let semantics_matter = rule.program.eval(&self.state, &mut self.stack) == Truth::Unknown;
-            if semantics_matter && !rule.semantic_vars.is_empty() {
+            // Semantic stage: run it when the verdict depends on semantic
+            // results (LLM results still unknown).
+            if stage_matters(&rule.program, &mut self.state, &rule.semantic_vars, &mut self.stack) {
                 match self.semantic {
                     None => warnings.push(format!("Rule '{name}' requires semantic evaluation, but no semantic evaluator is available.")),
                     Some(evaluator) => {
@@ -291,36 +291,33 @@ impl<'r> Scanner<'r> {
                     }
                 }
             } else {
+                // Any value gives the same verdict: count them as not matched, like the reference.
                 set_all(&mut self.state, &rule.semantic_vars, Truth::False);
             }
-            if warnings.is_empty() {
-                // LLM stage.
-                set_all(&mut self.state, &rule.llm_vars, Truth::Unknown);
-                let llm_matters = rule.program.eval(&self.state, &mut self.stack) == Truth::Unknown;
-                if llm_matters && !rule.llm_vars.is_empty() {
-                    match self.llm {
-                        None => warnings.push(format!("Rule '{name}' requires LLM evaluation, but no LLM evaluator is available.")),
-                        Some(judge) => {
-                            for v in &rule.llm_vars {
-                                let var = &rule.ir.vars[v.index()];
-                                let Pattern::Llm { text: instruction, temperature } = &var.pattern else { continue };
-                                match judge.judge(instruction, text, *temperature) {
-                                    Ok(verdict) => {
-                                        self.state.set(v.index(), Truth::from_bool(verdict.matched));
-                                        evaluated[v.index()] = true;
-                                        llm.push(LlmResult { var: var.name.clone(), verdict });
-                                    }
-                                    Err(e) => {
-                                        warnings.push(format!("Rule '{name}' failed closed because llm.{} evaluation errored: {e}", var.name));
-                                        break;
-                                    }
+            // LLM stage: run it when the verdict still depends on LLM results.
+            if warnings.is_empty() && stage_matters(&rule.program, &mut self.state, &rule.llm_vars, &mut self.stack) {
+                match self.llm {
+                    None => warnings.push(format!("Rule '{name}' requires LLM evaluation, but no LLM evaluator is available.")),
+                    Some(judge) => {
+                        for v in &rule.llm_vars {
+                            let var = &rule.ir.vars[v.index()];
+                            let Pattern::Llm { text: instruction, temperature } = &var.pattern else { continue };
+                            match judge.judge(instruction, text, *temperature) {
+                                Ok(verdict) => {
+                                    self.state.set(v.index(), Truth::from_bool(verdict.matched));
+                                    evaluated[v.index()] = true;
+                                    llm.push(LlmResult { var: var.name.clone(), verdict });
+                                }
+                                Err(e) => {
+                                    warnings.push(format!("Rule '{name}' failed closed because llm.{} evaluation errored: {e}", var.name));
+                                    break;
                                 }
                             }
                         }
                     }
-                } else {
-                    set_all(&mut self.state, &rule.llm_vars, Truth::False);
                 }
+            } else if warnings.is_empty() {
+                set_all(&mut self.state, &rule.llm_vars, Truth::False);
             }
             verdict = if warnings.is_empty() { rule.program.eval(&self.state, &mut self.stack) } else { Truth::False };
         }
@@ -351,6 +348,41 @@ impl<'r> Scanner<'r> {
         Some(RuleResult { index, rule: name.clone(), matched, keywords, semantics, llm, warnings, variables })
     }
 }
+
+/// Whether the verdict depends on the (unknown) values of `vars`, the other
+/// unknown variables staying unknown: true when two assignments of `vars`
+/// give different results. Exact for up to [`MAX_ENUMERATED`] variables
+/// (2^k evaluations of a few-instruction program, done only on the path that
+/// is about to call a model anyway); above that, assumed true.
+fn stage_matters(program: &Program, state: &mut VarState, vars: &[VarId], stack: &mut Vec<Truth>) -> bool {
+    if vars.is_empty() {
+        return false;
+    }
+    if vars.len() > MAX_ENUMERATED {
+        return true;
+    }
+    let mut first = None;
+    let mut matters = false;
+    for assignment in 0u32..(1 << vars.len()) {
+        for (bit, v) in vars.iter().enumerate() {
+            state.set(v.index(), Truth::from_bool(assignment & (1 << bit) != 0));
+        }
+        let result = program.eval(state, stack);
+        match first {
+            None => first = Some(result),
+            Some(f) if f != result => {
+                matters = true;
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    set_all(state, vars, Truth::Unknown);
+    matters
+}
+
+/// Up to this many semantic (or LLM) variables, [`stage_matters`] is exact.
+const MAX_ENUMERATED: usize = 12;
 
 fn mark(touched: &mut [u64], order: &mut Vec<u32>, r: u32) {
     let (w, b) = (r as usize / 64, 1u64 << (r % 64));
