@@ -32,8 +32,8 @@ def import_reference():
         sys.exit(
             f"error: cannot import the reference engine 'nova' with {sys.executable}: {exc}\n"
             "Create a venv and install it first, e.g.:\n"
-            "  python3 -m venv .venv-ref && .venv-ref/bin/pip install -r scripts/reference/requirements.txt\n"
-            "then run this script with .venv-ref/bin/python."
+            "  python3 -m venv .venv && .venv/bin/pip install -r scripts/reference/requirements.txt\n"
+            "then run this script with .venv/bin/python."
         )
     version = getattr(_version, "__version__", None) or getattr(_version, "version", None)
     if version != EXPECTED_VERSION:

@@ -149,7 +149,21 @@ fn join_alternatives(items: &[&str]) -> String {
 
 fn help_for(line_rest: &str, positives: &[Rule], text: &str, pos: usize) -> Option<String> {
     let rest = line_rest.trim_start();
-    let in_condition = positives.iter().any(|r| matches!(r, Rule::op_and | Rule::op_or | Rule::quantified | Rule::var_ref | Rule::kw_of));
+    let in_condition = positives.iter().any(|r| {
+        matches!(
+            r,
+            Rule::op_and
+                | Rule::op_or
+                | Rule::quantified
+                | Rule::var_ref
+                | Rule::kw_of
+                | Rule::section_name
+                | Rule::section_wildcard
+                | Rule::section_all
+                | Rule::prefix_wildcard
+                | Rule::prefix_group
+        )
+    });
     if rest.starts_with("//") || (rest.starts_with('#') && !in_condition) {
         return Some("comments must be on a line of their own".to_string());
     }

@@ -73,9 +73,11 @@ pub(crate) fn check_rule(rule: &ast::Rule, source: &str, diags: &mut Vec<Diagnos
                 (SectionBody::Keywords(entries), SectionKind::Keywords) => {
                     for e in entries {
                         declare(&e.var, kind, &mut names, diags);
-                        if let Some(pattern) = check_keyword(e, diags) {
-                            vars.push(Variable { name: e.var.value.clone(), pattern, used: false, evaluated: false, span: e.span });
-                        }
+                        // A keyword with an error keeps its name (with a placeholder
+                        // pattern; the rule is not compiled) so that the condition
+                        // does not report it again as undefined.
+                        let pattern = check_keyword(e, diags).unwrap_or(Pattern::Keyword(KeywordPattern::Literal { text: String::new(), case_sensitive: false }));
+                        vars.push(Variable { name: e.var.value.clone(), pattern, used: false, evaluated: false, span: e.span });
                     }
                 }
                 (SectionBody::Semantics(entries), SectionKind::Semantics) | (SectionBody::Llm(entries), SectionKind::Llm) => {

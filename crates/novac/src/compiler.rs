@@ -102,6 +102,8 @@ pub struct Compiler {
     /// Rule name → (report index, span of the name).
     names: HashMap<String, (usize, Span)>,
     failed_sources: usize,
+    /// Regex plans computed by the W104 lint, reused by `build`.
+    plans: crate::keywords::PlanCache,
 }
 
 impl Compiler {
@@ -147,7 +149,7 @@ impl Compiler {
                 if self.options.meta_lints {
                     crate::meta_lints::lint(rule, &mut diagnostics);
                 }
-                slow_pattern_lints(rule, &ir, &mut diagnostics);
+                slow_pattern_lints(rule, &ir, &mut self.plans, &mut diagnostics);
                 checked.push((ir, rule.name.span));
             }
         }
@@ -210,12 +212,13 @@ impl Compiler {
         if self.failed_sources > 0 {
             return Err(CompileError::SourcesHaveErrors(self.failed_sources));
         }
-        build_rules(self.rules)
+        let mut plans = self.plans;
+        build_rules(self.rules, &mut plans)
     }
 }
 
 /// Builds [`Rules`] from checked rules.
-pub(crate) fn build_rules(irs: Vec<RuleIr>) -> Result<Rules, CompileError> {
+pub(crate) fn build_rules(irs: Vec<RuleIr>, plans: &mut crate::keywords::PlanCache) -> Result<Rules, CompileError> {
     let mut table = PatternTable::default();
     let rules: Vec<CompiledRule> = irs.into_iter().map(|ir| CompiledRule::new(ir, &mut table)).collect();
     let mut pattern_rules = vec![Vec::new(); table.len()];
@@ -233,16 +236,16 @@ pub(crate) fn build_rules(irs: Vec<RuleIr>) -> Result<Rules, CompileError> {
         .filter(|(_, r)| r.idle != crate::Truth::False)
         .map(|(i, _)| i as u32)
         .collect();
-    let engine = KeywordEngine::build(table).map_err(CompileError::Engine)?;
+    let engine = KeywordEngine::build(table, plans).map_err(CompileError::Engine)?;
     Ok(Rules { rules, engine, pattern_rules, idle_rules })
 }
 
 /// W104 for regexes that have no literal atom.
-fn slow_pattern_lints(rule: &novac_syntax::ast::Rule, ir: &RuleIr, diags: &mut Vec<Diagnostic>) {
+fn slow_pattern_lints(rule: &novac_syntax::ast::Rule, ir: &RuleIr, plans: &mut crate::keywords::PlanCache, diags: &mut Vec<Diagnostic>) {
     for var in &ir.vars {
         let Pattern::Keyword(KeywordPattern::Regex { rust, case_insensitive, .. }) = &var.pattern else { continue };
         let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else { continue };
-        if let crate::atoms::AtomAnalysis::NoAtoms { reason } = crate::atoms::analyze(&hir) {
+        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(&hir, rust, *case_insensitive) {
             diags.push(
                 Diagnostic::new(&codes::SLOW_PATTERN, var.span, format!("regex `{}` in rule `{}` runs on every prompt", var.name, rule.name.value))
                     .with_label("no literal atom")

@@ -45,6 +45,9 @@ pub enum Tier {
     ExactRegex,
     /// Regex verified when one of its atoms occurs.
     AtomRegex,
+    /// Case-insensitive regex verified when one of its atoms occurs in the
+    /// lowered prompt (its case variants were too many for exact atoms).
+    FoldedAtomRegex,
     /// Regex with no usable atom: verified on every prompt.
     SlowRegex {
         /// Why no atom could be found.
@@ -52,6 +55,84 @@ pub enum Tier {
     },
     /// The empty literal: matches every prompt that is not blank.
     Empty,
+}
+
+/// How a keyword regex is matched: the tier and its atoms.
+#[derive(Clone, Debug)]
+pub(crate) enum RegexPlan {
+    /// Atoms in the exact automaton; `exact`: a hit is a match.
+    Atoms { literals: Vec<Vec<u8>>, exact: bool },
+    /// Lower-cased atoms in the folded automaton (hits are verified).
+    FoldedAtoms(Vec<Vec<u8>>),
+    /// No atom: run on every prompt.
+    Slow(String),
+}
+
+/// Characters for which "the lowered atom occurs in the lowered prompt" is
+/// not implied by a case-insensitive regex match: Python's extra case
+/// equivalences (`ſ` ~ `s`, `ı` ~ `i`, Greek symbol forms, old Cyrillic
+/// forms), `İ` (which lowers to two characters) and `Σ` (whose lower-case
+/// depends on its position). A prompt containing one of them verifies every
+/// folded-atom regex directly.
+fn is_fold_special(c: char) -> bool {
+    matches!(c as u32,
+        0xB5 | 0x130 | 0x131 | 0x17F | 0x345 | 0x390 | 0x3A3 | 0x3B0 | 0x3C2 | 0x3C3 | 0x3D0 | 0x3D1 | 0x3D5 | 0x3D6
+        | 0x3F0 | 0x3F1 | 0x3F5 | 0x1C80..=0x1C88 | 0x1E9B | 0x1FBE | 0x1FD3 | 0x1FE3 | 0xA64B | 0xFB05 | 0xFB06)
+}
+
+/// Decides how a keyword regex is matched (also used by the W104 lint).
+///
+/// A case-insensitive regex first tries the atoms of the pattern as written,
+/// lowered and matched against the lowered prompt: cheap to find, and few.
+/// Extracting its case variants instead can explode (every letter doubles
+/// the set), so that is only the fallback.
+pub(crate) fn plan_regex(hir: &regex_syntax::hir::Hir, rust: &str, case_insensitive: bool) -> RegexPlan {
+    if case_insensitive {
+        if let Some(lowered) = folded_atoms(rust) {
+            return RegexPlan::FoldedAtoms(lowered);
+        }
+    }
+    match atoms::analyze(hir) {
+        AtomAnalysis::Atoms(set) => RegexPlan::Atoms { literals: set.literals, exact: set.exact },
+        AtomAnalysis::NoAtoms { reason } => RegexPlan::Slow(reason),
+    }
+}
+
+/// The lowered atoms of the case-sensitive reading of `rust`, if every one
+/// is at least 2 bytes and free of fold-special characters.
+fn folded_atoms(rust: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = crate::keyword_regex::hir(rust, false).ok()?;
+    let AtomAnalysis::Atoms(set) = atoms::analyze(&hir) else { return None };
+    let mut lowered = Vec::with_capacity(set.literals.len());
+    for atom in &set.literals {
+        let text = std::str::from_utf8(atom).ok()?;
+        let mut low = String::new();
+        casefold::lower_into(text, &mut low);
+        if low.len() < atoms::MIN_ATOM_LEN || low.chars().any(is_fold_special) {
+            return None;
+        }
+        lowered.push(low.into_bytes());
+    }
+    lowered.sort();
+    lowered.dedup();
+    Some(lowered)
+}
+
+/// Plans computed once per distinct regex (the checker's W104 lint and the
+/// engine build both need them).
+#[derive(Debug, Default)]
+pub(crate) struct PlanCache {
+    plans: HashMap<(String, bool), RegexPlan>,
+}
+
+impl PlanCache {
+    /// The plan of a regex, computed on first use.
+    pub(crate) fn plan(&mut self, hir: &regex_syntax::hir::Hir, rust: &str, case_insensitive: bool) -> RegexPlan {
+        self.plans
+            .entry((rust.to_string(), case_insensitive))
+            .or_insert_with(|| plan_regex(hir, rust, case_insensitive))
+            .clone()
+    }
 }
 
 /// What one automaton pattern stands for.
@@ -68,7 +149,9 @@ pub(crate) struct KeywordEngine {
     patterns: Vec<KeywordPattern>,
     tiers: Vec<Tier>,
     folded: Option<AhoCorasick>,
-    folded_triggers: Vec<PatternId>,
+    folded_triggers: Vec<Trigger>,
+    /// Regexes with folded atoms (verified directly when the prompt has a fold-special character).
+    folded_regexes: Vec<PatternId>,
     exact: Option<AhoCorasick>,
     exact_triggers: Vec<Trigger>,
     /// Compiled regexes, by pattern (None for literals).
@@ -158,7 +241,7 @@ fn automaton(patterns: &[Vec<u8>], ascii_ci: bool) -> Result<Option<AhoCorasick>
 
 impl KeywordEngine {
     /// Builds the engine over every interned pattern.
-    pub(crate) fn build(table: PatternTable) -> Result<KeywordEngine, String> {
+    pub(crate) fn build(table: PatternTable, plans: &mut PlanCache) -> Result<KeywordEngine, String> {
         let patterns = table.patterns;
         let mut tiers = Vec::with_capacity(patterns.len());
         let mut verifiers = Vec::with_capacity(patterns.len());
@@ -168,6 +251,7 @@ impl KeywordEngine {
         let mut exact_triggers = Vec::new();
         let mut slow = Vec::new();
         let mut empty = Vec::new();
+        let mut folded_regexes = Vec::new();
         for (i, pattern) in patterns.iter().enumerate() {
             let id = PatternId(i as u32);
             match pattern {
@@ -180,7 +264,7 @@ impl KeywordEngine {
                     let mut lowered = String::new();
                     casefold::lower_into(text, &mut lowered);
                     folded_lits.push(lowered.into_bytes());
-                    folded_triggers.push(id);
+                    folded_triggers.push(Trigger { pattern: id, is_match: true });
                     tiers.push(Tier::FoldedLiteral);
                     verifiers.push(None);
                 }
@@ -193,16 +277,23 @@ impl KeywordEngine {
                 KeywordPattern::Regex { rust, case_insensitive, .. } => {
                     let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
                     let regex = crate::keyword_regex::build_from_hir(&hir)?;
-                    match atoms::analyze(&hir) {
-                        AtomAnalysis::Atoms(set) => {
-                            let exact = set.exact;
-                            for atom in set.literals {
+                    match plans.plan(&hir, rust, *case_insensitive) {
+                        RegexPlan::Atoms { literals, exact } => {
+                            for atom in literals {
                                 exact_lits.push(atom);
                                 exact_triggers.push(Trigger { pattern: id, is_match: exact });
                             }
                             tiers.push(if exact { Tier::ExactRegex } else { Tier::AtomRegex });
                         }
-                        AtomAnalysis::NoAtoms { reason } => {
+                        RegexPlan::FoldedAtoms(literals) => {
+                            for atom in literals {
+                                folded_lits.push(atom);
+                                folded_triggers.push(Trigger { pattern: id, is_match: false });
+                            }
+                            folded_regexes.push(id);
+                            tiers.push(Tier::FoldedAtomRegex);
+                        }
+                        RegexPlan::Slow(reason) => {
                             slow.push(id);
                             tiers.push(Tier::SlowRegex { reason });
                         }
@@ -217,6 +308,7 @@ impl KeywordEngine {
             patterns,
             tiers,
             folded_triggers,
+            folded_regexes,
             exact_triggers,
             verifiers,
             slow,
@@ -264,15 +356,32 @@ impl KeywordEngine {
                 lowered.as_str()
             };
             let mut found = Vec::new();
+            let mut to_verify = Vec::new();
             for m in ac.find_overlapping_iter(haystack) {
-                let p = self.folded_triggers[m.pattern().as_usize()];
-                if !get_bit(&hits.matched, p.0 as usize) {
+                let trigger = self.folded_triggers[m.pattern().as_usize()];
+                let p = trigger.pattern;
+                if get_bit(&hits.matched, p.0 as usize) {
+                    continue;
+                }
+                if trigger.is_match {
                     self.record(hits, p, m.start(), m.end());
                     found.push(p);
+                } else if set_bit(&mut hits.verified, p.0 as usize) {
+                    to_verify.push(p);
+                }
+            }
+            if !ascii && !self.folded_regexes.is_empty() && text.chars().any(is_fold_special) {
+                for &p in &self.folded_regexes {
+                    if set_bit(&mut hits.verified, p.0 as usize) {
+                        to_verify.push(p);
+                    }
                 }
             }
             if !ascii && !found.is_empty() {
                 self.map_folded_spans(text, hits, &found);
+            }
+            for p in to_verify {
+                self.verify(text, p, hits);
             }
             hits.lowered = lowered;
         }
@@ -297,6 +406,12 @@ impl KeywordEngine {
 
     fn verify(&self, text: &str, p: PatternId, hits: &mut KeywordHits) {
         if let Some(Some(regex)) = self.verifiers.get(p.0 as usize) {
+            // Most verifications fail: an earliest-match test stops at the
+            // first match end; the leftmost span is computed only on success.
+            let input = regex_automata::Input::new(text).earliest(true);
+            if !regex.is_match(input) {
+                return;
+            }
             if let Some(m) = regex.find(text) {
                 // A Python `$` before a final newline is translated to `\n?\z`,
                 // so such a span includes that newline.

@@ -173,7 +173,7 @@ impl Rules {
                 Tier::FoldedLiteral | Tier::Empty => s.folded_literals += 1,
                 Tier::ExactLiteral => s.exact_literals += 1,
                 Tier::ExactRegex => s.exact_regexes += 1,
-                Tier::AtomRegex => s.atom_regexes += 1,
+                Tier::AtomRegex | Tier::FoldedAtomRegex => s.atom_regexes += 1,
                 Tier::SlowRegex { .. } => s.slow_regexes += 1,
             }
         }
