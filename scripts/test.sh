@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of novac on a fresh machine: installs what it needs
 # (a Python venv with the reference implementation, pytest and maturin),
-# then lint, unit, snapshot, property, conformance and differential tests.
+# then lint, unit, snapshot, property, conformance and differential tests,
+# the reference re-run that proves the checked-in expectations current, and
+# the Python bindings' tests.
 #
 # Usage: scripts/test.sh            (from the repository root)
 # Environment: NOVAC_VENV (default .venv), CARGO_TEST_ARGS (extra args).
@@ -31,6 +33,9 @@ cargo test --workspace --quiet ${CARGO_TEST_ARGS:-}
 
 step "differential: reference expectations are current"
 "$venv/bin/python" scripts/reference/check_current.py
+
+step "Python bindings (maturin develop + pytest)"
+bindings/python/test.sh "$venv"
 
 step "novac check on the public rules and our rulesets"
 if [ -d ../shared/corpus/nova-rules ]; then

@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -41,9 +42,17 @@ fn public_rules_check_clean() {
     let errors: Vec<String> = compiler
         .reports()
         .iter()
-        .flat_map(|r| r.diagnostics.iter().filter(|d| d.is_error()).map(move |d| format!("{}: {}", r.origin, d.message)))
+        .flat_map(|r| {
+            r.diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(move |d| format!("{}: {}", r.origin, d.message))
+        })
         .collect();
-    assert!(errors.is_empty() && result_ok, "public rules have errors: {errors:#?}");
+    assert!(
+        errors.is_empty() && result_ok,
+        "public rules have errors: {errors:#?}"
+    );
     let rules = compiler.build().expect("public rules build");
     assert_eq!(rules.len(), 49);
 }
@@ -56,18 +65,29 @@ fn parse_acceptance_matches_reference() {
     let mut mismatches = Vec::new();
     let mut stale_exceptions = Vec::new();
     let entries = reference.as_object().expect("reference.json is an object");
-    assert!(entries.len() >= 50, "the parse corpus is unexpectedly small");
+    assert!(
+        entries.len() >= 50,
+        "the parse corpus is unexpectedly small"
+    );
     for (file, expected) in entries {
-        let text = String::from_utf8_lossy(&std::fs::read(dir.join(file)).expect("corpus file")).into_owned();
+        let text = String::from_utf8_lossy(&std::fs::read(dir.join(file)).expect("corpus file"))
+            .into_owned();
         let ref_accepts = expected["accepted"].as_bool().expect("accepted flag");
         let mut compiler = Compiler::new();
         let novac_accepts = compiler.add_named_source(file, &text).is_ok();
         let documented = exceptions.get(file).is_some();
         // Each documented exception must be of its declared kind.
         match exceptions.get(file).and_then(|e| e["kind"].as_str()) {
-            Some("always-false") => assert!(expected["always_false"].as_bool() == Some(true), "{file}: not always false in the reference"),
+            Some("always-false") => assert!(
+                expected["always_false"].as_bool() == Some(true),
+                "{file}: not always false in the reference"
+            ),
             Some("accidental-rejection") => {
-                let warned = compiler.reports().iter().flat_map(|r| &r.diagnostics).any(|d| ["W102", "W103", "W109"].contains(&d.code));
+                let warned = compiler
+                    .reports()
+                    .iter()
+                    .flat_map(|r| &r.diagnostics)
+                    .any(|d| ["W102", "W103", "W109"].contains(&d.code));
                 assert!(warned, "{file}: accepted without a portability warning");
             }
             Some("deliberate-rejection") | None => {}
@@ -85,8 +105,15 @@ fn parse_acceptance_matches_reference() {
             )),
         }
     }
-    assert!(mismatches.is_empty(), "acceptance differs from the reference:\n{}", mismatches.join("\n"));
-    assert!(stale_exceptions.is_empty(), "documented exceptions that no longer differ: {stale_exceptions:?}");
+    assert!(
+        mismatches.is_empty(),
+        "acceptance differs from the reference:\n{}",
+        mismatches.join("\n")
+    );
+    assert!(
+        stale_exceptions.is_empty(),
+        "documented exceptions that no longer differ: {stale_exceptions:?}"
+    );
 }
 
 /// Splits a rule file into (rule name, rule text) at each line starting with `rule NAME`.
@@ -95,14 +122,18 @@ fn rule_chunks(text: &str) -> Vec<(String, String)> {
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
         let name = trimmed.strip_prefix("rule ").map(|rest| {
-            rest.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>()
+            rest.trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<String>()
         });
         match name {
             Some(name) if !name.is_empty() => chunks.push((name, line.to_string())),
-            _ => match chunks.last_mut() {
-                Some((_, chunk)) => chunk.push_str(line),
-                None => {}
-            },
+            _ => {
+                if let Some((_, chunk)) = chunks.last_mut() {
+                    chunk.push_str(line);
+                }
+            }
         }
     }
     chunks
@@ -115,20 +146,30 @@ fn expand_prompt(item: &Value) -> String {
         Value::Object(o) => {
             let get = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
             let count = o.get("count").and_then(Value::as_u64).unwrap_or(0) as usize;
-            format!("{}{}{}", get("prefix"), get("repeat").repeat(count), get("suffix"))
+            format!(
+                "{}{}{}",
+                get("prefix"),
+                get("repeat").repeat(count),
+                get("suffix")
+            )
         }
         other => panic!("bad prompt item {other}"),
     }
 }
 
 fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compares novac's verdicts with one expected rule-results object; returns mismatch descriptions.
 /// Rule-level documented differences, keyed `case/Rule`: the kind says what may differ.
 fn rule_exception<'a>(exceptions: &'a Value, case: &str, rule: &str) -> Option<&'a str> {
-    exceptions.get(format!("{case}/{rule}")).and_then(|e| e["kind"].as_str())
+    exceptions
+        .get(format!("{case}/{rule}"))
+        .and_then(|e| e["kind"].as_str())
 }
 
 fn compare(
@@ -139,20 +180,35 @@ fn compare(
     allowed: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<String> {
     let result = Scanner::new(rules).scan(prompt);
-    let by_name: HashMap<&str, &novac::RuleResult> = result.rules.iter().map(|r| (r.rule.as_str(), r)).collect();
+    let by_name: HashMap<&str, &novac::RuleResult> =
+        result.rules.iter().map(|r| (r.rule.as_str(), r)).collect();
     let mut out = Vec::new();
     for (name, exp) in expected {
         let got = by_name.get(name.as_str());
         let matched = got.is_some_and(|r| r.matched);
-        let mut keywords: Vec<String> = got.map(|r| r.keywords.iter().map(|k| k.var.clone()).collect()).unwrap_or_default();
+        let mut keywords: Vec<String> = got
+            .map(|r| r.keywords.iter().map(|k| k.var.clone()).collect())
+            .unwrap_or_default();
         keywords.sort();
         let warnings: Vec<String> = got.map(|r| r.warnings.clone()).unwrap_or_default();
         let exp_matched = exp["matched"].as_bool().unwrap_or(false);
-        let mut exp_keywords: Vec<String> =
-            exp["keywords"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        let mut exp_keywords: Vec<String> = exp["keywords"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
         exp_keywords.sort();
-        let exp_warnings: Vec<String> =
-            exp["warnings"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+        let exp_warnings: Vec<String> = exp["warnings"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
         // Keywords are compared when the reference evaluated the keyword stage
         // to a verdict; a fail-closed rule reports no keywords in the reference.
         let keywords_differ = exp_warnings.is_empty() && exp_matched && keywords != exp_keywords;
@@ -163,7 +219,8 @@ fn compare(
             Some("verdict-differs") => (false, false),
             _ => (true, true),
         };
-        let differs = (check_verdict && (matched != exp_matched || keywords_differ)) || (check_warnings && warnings != exp_warnings);
+        let differs = (check_verdict && (matched != exp_matched || keywords_differ))
+            || (check_warnings && warnings != exp_warnings);
         if differs {
             out.push(format!(
                 "{label} rule {name}: expected matched={exp_matched} keywords={exp_keywords:?} warnings={exp_warnings:?}, \
@@ -188,19 +245,33 @@ fn scan_verdicts_match_reference() {
     let mut failures = Vec::new();
     let mut pairs = 0;
     for case in cases {
-        let name = case.file_stem().and_then(|s| s.to_str()).expect("case name").to_string();
+        let name = case
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("case name")
+            .to_string();
         let text = std::fs::read_to_string(&case).expect("case rules");
         let expected = read_json(&dir.join("expected").join(format!("{name}.json")));
         if exceptions.get(&name).and_then(|e| e["kind"].as_str()) == Some("always-false") {
             // novac rejects these rules; the reference must never have matched them.
-            assert!(compile_text(&name, &text).is_err(), "{name}: novac accepts an always-false rule set");
-            let controls = exceptions[&name]["control_rules"].as_array().cloned().unwrap_or_default();
+            assert!(
+                compile_text(&name, &text).is_err(),
+                "{name}: novac accepts an always-false rule set"
+            );
+            let controls = exceptions[&name]["control_rules"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             for item in expected["results"].as_array().expect("results") {
                 for (rule, verdict) in item["rules"].as_object().expect("rules") {
                     if controls.contains(&Value::String(rule.clone())) {
                         continue;
                     }
-                    assert_eq!(verdict["matched"], Value::Bool(false), "{name}: reference matched {rule}");
+                    assert_eq!(
+                        verdict["matched"],
+                        Value::Bool(false),
+                        "{name}: reference matched {rule}"
+                    );
                 }
             }
             continue;
@@ -209,12 +280,17 @@ fn scan_verdicts_match_reference() {
         // purpose (documented below) does not hide the verdicts of the others.
         let mut compiled = HashMap::new();
         for (rule, chunk) in rule_chunks(&text) {
-            match (compile_text(&name, &chunk), rule_exception(&exceptions, &name, &rule)) {
+            match (
+                compile_text(&name, &chunk),
+                rule_exception(&exceptions, &name, &rule),
+            ) {
                 (Ok(rules), None) => {
                     compiled.insert(rule, rules);
                 }
                 (Err(_), Some("deliberate-rejection")) => {}
-                (Ok(_), Some("deliberate-rejection")) => failures.push(format!("{name}/{rule}: documented as rejected, but compiles")),
+                (Ok(_), Some("deliberate-rejection")) => failures.push(format!(
+                    "{name}/{rule}: documented as rejected, but compiles"
+                )),
                 (Ok(rules), Some(_)) => {
                     compiled.insert(rule, rules);
                 }
@@ -222,7 +298,12 @@ fn scan_verdicts_match_reference() {
             }
         }
         let prompts = read_json(&case.with_extension("prompts.json"));
-        let prompts: Vec<String> = prompts.as_array().expect("prompt list").iter().map(expand_prompt).collect();
+        let prompts: Vec<String> = prompts
+            .as_array()
+            .expect("prompt list")
+            .iter()
+            .map(expand_prompt)
+            .collect();
         for item in expected["results"].as_array().expect("results") {
             let i = item["prompt"].as_u64().expect("prompt index") as usize;
             let label = format!("{name}#{i}");
@@ -231,7 +312,9 @@ fn scan_verdicts_match_reference() {
             }
             let allowed = |rule: &str| rule_exception(&exceptions, &name, rule).map(String::from);
             for (rule, verdict) in item["rules"].as_object().expect("rules") {
-                let Some(rules) = compiled.get(rule) else { continue };
+                let Some(rules) = compiled.get(rule) else {
+                    continue;
+                };
                 let mut one = serde_json::Map::new();
                 one.insert(rule.clone(), verdict.clone());
                 pairs += 1;
@@ -240,18 +323,31 @@ fn scan_verdicts_match_reference() {
         }
     }
     assert!(pairs > 100, "too few (rule, prompt) pairs: {pairs}");
-    assert!(failures.is_empty(), "{} differences from the reference:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences from the reference:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every prompt a public-rules expectation may refer to, by sha256.
 fn candidate_prompts(public: &Path) -> HashMap<String, String> {
     let mut prompts = HashMap::new();
     for yaml in ["tests/basic_rule_tests.yaml", "tests/injection_tests.yaml"] {
-        let Ok(text) = std::fs::read_to_string(public.join(yaml)) else { continue };
+        let Ok(text) = std::fs::read_to_string(public.join(yaml)) else {
+            continue;
+        };
         let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
         for test in doc["tests"].as_sequence().into_iter().flatten() {
             let mut items: Vec<&str> = test["prompt"].as_str().into_iter().collect();
-            items.extend(test["prompts"].as_sequence().into_iter().flatten().filter_map(|p| p.as_str()));
+            items.extend(
+                test["prompts"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_str()),
+            );
             for p in items {
                 prompts.insert(sha256(p), p.to_string());
             }
@@ -278,12 +374,21 @@ fn public_rule_verdicts_match_reference() {
     let exceptions = read_json(&data_dir().join("scan").join("exceptions.json"));
     let mut failures = Vec::new();
     let mut pairs = 0;
-    let mut files: Vec<_> = std::fs::read_dir(&expected_dir).expect("public expectations").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&expected_dir)
+        .expect("public expectations")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     for file in files {
         let expected = read_json(&file);
-        let rel = expected["rule_file"].as_str().expect("rule_file").to_string();
-        let text = String::from_utf8_lossy(&std::fs::read(public.join(&rel)).expect("public rule file")).into_owned();
+        let rel = expected["rule_file"]
+            .as_str()
+            .expect("rule_file")
+            .to_string();
+        let text =
+            String::from_utf8_lossy(&std::fs::read(public.join(&rel)).expect("public rule file"))
+                .into_owned();
         let rules = compile_text(&rel, &text).unwrap_or_else(|e| panic!("{rel}: {e}"));
         let sources = expected["prompts"].as_array().expect("prompts");
         let mut missing = BTreeMap::new();
@@ -291,18 +396,34 @@ fn public_rule_verdicts_match_reference() {
             let i = item["prompt"].as_u64().expect("prompt index") as usize;
             let source = &sources[i];
             let Some(prompt) = prompts.get(source["sha256"].as_str().expect("sha256")) else {
-                *missing.entry(source["source"].as_str().unwrap_or("?").to_string()).or_insert(0) += 1;
+                *missing
+                    .entry(source["source"].as_str().unwrap_or("?").to_string())
+                    .or_insert(0) += 1;
                 continue;
             };
             let rules_exp = item["rules"].as_object().expect("rules");
             pairs += rules_exp.len();
             let allowed = |rule: &str| rule_exception(&exceptions, &rel, rule).map(String::from);
-            failures.extend(compare(&rules, prompt, rules_exp, &format!("{rel} {}", source["source"]), &allowed));
+            failures.extend(compare(
+                &rules,
+                prompt,
+                rules_exp,
+                &format!("{rel} {}", source["source"]),
+                &allowed,
+            ));
         }
-        assert!(missing.is_empty(), "{rel}: prompts not found (corpus changed?): {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "{rel}: prompts not found (corpus changed?): {missing:?}"
+        );
     }
     assert!(pairs > 100, "too few (rule, prompt) pairs: {pairs}");
-    assert!(failures.is_empty(), "{} differences from the reference:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences from the reference:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -312,8 +433,13 @@ fn deeply_nested_condition_is_an_error_not_a_crash() {
         let source = format!("rule Deep {{\n keywords:\n  $a = \"x\"\n condition:\n  {cond}\n}}\n");
         let err = compile_text("deep.nov", &source).expect_err("too deep");
         assert!(err.contains("E009"), "{err}");
-        let nots = format!("rule Deep {{\n keywords:\n  $a = \"x\"\n condition:\n  {}$a\n}}\n", "not ".repeat(depth));
-        assert!(compile_text("deep.nov", &nots).expect_err("too deep").contains("E009"));
+        let nots = format!(
+            "rule Deep {{\n keywords:\n  $a = \"x\"\n condition:\n  {}$a\n}}\n",
+            "not ".repeat(depth)
+        );
+        assert!(compile_text("deep.nov", &nots)
+            .expect_err("too deep")
+            .contains("E009"));
     }
     // The limit itself compiles.
     let ok = format!("{}$a{}", "(".repeat(60), ")".repeat(60));

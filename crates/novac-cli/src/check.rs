@@ -39,17 +39,28 @@ enum Format {
 
 pub fn run(args: CheckArgs) -> Result<u8> {
     if let Some(code) = &args.explain {
-        let Some(found) = codes::lookup(code) else { bail!("unknown diagnostic code `{code}`") };
-        println!("{} ({}, {}): {}", found.id, found.name, found.severity.as_str(), found.explanation);
+        let Some(found) = codes::lookup(code) else {
+            bail!("unknown diagnostic code `{code}`")
+        };
+        println!(
+            "{} ({}, {}): {}",
+            found.id,
+            found.name,
+            found.severity.as_str(),
+            found.explanation
+        );
         return Ok(0);
     }
-    let mut compiler = Compiler::with_options(CompileOptions { meta_lints: args.meta_lints });
+    let mut compiler = Compiler::with_options(CompileOptions {
+        meta_lints: args.meta_lints,
+    });
     let mut files = Vec::new();
     for path in &args.paths {
         files.extend(novac::collect_rule_files(path)?);
     }
     for file in &files {
-        let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let bytes = std::fs::read(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
         let text = String::from_utf8_lossy(&bytes);
         // Errors are in the reports; keep going to report on every file.
         let _ = compiler.add_named_source(&file.display().to_string(), &text);
@@ -82,7 +93,10 @@ pub fn run(args: CheckArgs) -> Result<u8> {
                 .iter()
                 .flat_map(|r| {
                     let index = novac::syntax::LineIndex::new(&r.text);
-                    r.diagnostics.iter().map(move |d| d.to_json(&r.origin, &r.text, &index)).collect::<Vec<_>>()
+                    r.diagnostics
+                        .iter()
+                        .map(move |d| d.to_json(&r.origin, &r.text, &index))
+                        .collect::<Vec<_>>()
                 })
                 .collect();
             let doc = serde_json::json!({
@@ -92,10 +106,19 @@ pub fn run(args: CheckArgs) -> Result<u8> {
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Sarif => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&crate::sarif::report(reports))?)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&crate::sarif::report(reports))?
+            )?;
         }
     }
-    let failed = errors > 0 || (args.deny_warnings && reports.iter().flat_map(|r| &r.diagnostics).any(|d| d.severity == Severity::Warning));
+    let failed = errors > 0
+        || (args.deny_warnings
+            && reports
+                .iter()
+                .flat_map(|r| &r.diagnostics)
+                .any(|d| d.severity == Severity::Warning));
     Ok(u8::from(failed))
 }
 

@@ -42,22 +42,38 @@ pub fn for_each_batch(
             if line.trim().is_empty() {
                 continue;
             }
-            format = if line.trim_start().starts_with('{') { InputFormat::Jsonl } else { InputFormat::Text };
+            format = if line.trim_start().starts_with('{') {
+                InputFormat::Jsonl
+            } else {
+                InputFormat::Text
+            };
         }
         let prompt = match format {
             InputFormat::Jsonl => {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let value: serde_json::Value =
-                    serde_json::from_str(&line).with_context(|| format!("input line {}: not valid JSON", line_no + 1))?;
+                let value: serde_json::Value = serde_json::from_str(&line)
+                    .with_context(|| format!("input line {}: not valid JSON", line_no + 1))?;
                 let Some(text) = value.get("prompt").and_then(|p| p.as_str()) else {
-                    bail!("input line {}: expected an object with a string field \"prompt\"", line_no + 1);
+                    bail!(
+                        "input line {}: expected an object with a string field \"prompt\"",
+                        line_no + 1
+                    );
                 };
-                let id = value.get("id").cloned().unwrap_or_else(|| serde_json::Value::from(index));
-                Prompt { id, text: text.to_string() }
+                let id = value
+                    .get("id")
+                    .cloned()
+                    .unwrap_or_else(|| serde_json::Value::from(index));
+                Prompt {
+                    id,
+                    text: text.to_string(),
+                }
             }
-            _ => Prompt { id: serde_json::Value::from(index), text: line },
+            _ => Prompt {
+                id: serde_json::Value::from(index),
+                text: line,
+            },
         };
         index += 1;
         pending.push(prompt);

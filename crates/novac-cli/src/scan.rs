@@ -55,9 +55,15 @@ const BATCH: usize = 4096;
 pub fn run(args: ScanArgs) -> Result<u8> {
     let rules = compile(&args.rules)?;
     if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global().context("cannot start threads")?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global()
+            .context("cannot start threads")?;
     }
-    let options = ScanOptions { normalize: args.normalize, debug: args.debug };
+    let options = ScanOptions {
+        normalize: args.normalize,
+        debug: args.debug,
+    };
     let color = crate::stdout_color();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut any_match = false;
@@ -65,8 +71,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let progress = (std::io::stderr().is_terminal() && args.prompt.is_none()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos} prompts scanned ({per_sec}) {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} prompts scanned ({per_sec}) {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
         bar
     });
@@ -75,7 +83,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let mut handle = |batch: Vec<Prompt>| -> Result<()> {
         let results: Vec<ScanResult> = batch
             .par_iter()
-            .map_init(|| Scanner::new(&rules).options(options.clone()), |scanner, p| scanner.scan(&p.text))
+            .map_init(
+                || Scanner::new(&rules).options(options.clone()),
+                |scanner, p| scanner.scan(&p.text),
+            )
             .collect();
         for (prompt, result) in batch.iter().zip(&results) {
             any_match |= result.is_match();
@@ -85,7 +96,11 @@ pub fn run(args: ScanArgs) -> Result<u8> {
                 }
             }
             match args.format {
-                Format::Jsonl => writeln!(out, "{}", serde_json::to_string(&json_line(prompt, result))?)?,
+                Format::Jsonl => writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&json_line(prompt, result))?
+                )?,
                 Format::Json => json_items.push(json_line(prompt, result)),
                 Format::Human => write_human(&mut out, &rules, prompt, result, color, args.debug)?,
             }
@@ -99,12 +114,21 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         Ok(())
     };
     match (&args.prompt, &args.input) {
-        (Some(text), _) => handle(vec![Prompt { id: 0.into(), text: text.clone() }])?,
+        (Some(text), _) => handle(vec![Prompt {
+            id: 0.into(),
+            text: text.clone(),
+        }])?,
         (None, Some(path)) if path.as_os_str() != "-" => {
-            let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
             for_each_batch(BufReader::new(file), args.input_format, BATCH, &mut handle)?;
         }
-        _ => for_each_batch(std::io::stdin().lock(), args.input_format, BATCH, &mut handle)?,
+        _ => for_each_batch(
+            std::io::stdin().lock(),
+            args.input_format,
+            BATCH,
+            &mut handle,
+        )?,
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -158,8 +182,11 @@ fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {
 }
 
 fn rule_json(r: &RuleResult) -> serde_json::Value {
-    let spans: serde_json::Map<String, serde_json::Value> =
-        r.keywords.iter().map(|k| (k.var.clone(), serde_json::json!([k.start, k.end]))).collect();
+    let spans: serde_json::Map<String, serde_json::Value> = r
+        .keywords
+        .iter()
+        .map(|k| (k.var.clone(), serde_json::json!([k.start, k.end])))
+        .collect();
     let mut value = serde_json::json!({
         "rule": r.rule,
         "matched": r.matched,
@@ -179,35 +206,88 @@ fn rule_json(r: &RuleResult) -> serde_json::Value {
     value
 }
 
-fn write_human(out: &mut impl Write, rules: &Rules, prompt: &Prompt, result: &ScanResult, color: bool, debug: bool) -> Result<()> {
-    let (bold, red, yellow, dim, reset) = if color { ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m") } else { ("", "", "", "", "") };
+fn write_human(
+    out: &mut impl Write,
+    rules: &Rules,
+    prompt: &Prompt,
+    result: &ScanResult,
+    color: bool,
+    debug: bool,
+) -> Result<()> {
+    let (bold, red, yellow, dim, reset) = if color {
+        ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "")
+    };
     let id = match &prompt.id {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     for r in result.rules.iter().filter(|r| r.matched || debug) {
-        let severity = rules.rule(r.index).and_then(|i| i.meta_value("severity")).unwrap_or("");
+        let severity = rules
+            .rule(r.index)
+            .and_then(|i| i.meta_value("severity"))
+            .unwrap_or("");
         if r.matched {
-            let sev = if severity.is_empty() { String::new() } else { format!(" [{severity}]") };
+            let sev = if severity.is_empty() {
+                String::new()
+            } else {
+                format!(" [{severity}]")
+            };
             writeln!(out, "{bold}{id}{reset}: {red}{}{reset}{sev}", r.rule)?;
         } else {
-            writeln!(out, "{bold}{id}{reset}: {} {dim}(not matched){reset}", r.rule)?;
+            writeln!(
+                out,
+                "{bold}{id}{reset}: {} {dim}(not matched){reset}",
+                r.rule
+            )?;
         }
         for k in &r.keywords {
-            writeln!(out, "    {} at {}..{}: {}", k.var, k.start, k.end, context(&prompt.text, k.start, k.end, if color { (yellow, reset) } else { ("[", "]") }))?;
+            writeln!(
+                out,
+                "    {} at {}..{}: {}",
+                k.var,
+                k.start,
+                k.end,
+                context(
+                    &prompt.text,
+                    k.start,
+                    k.end,
+                    if color { (yellow, reset) } else { ("[", "]") }
+                )
+            )?;
         }
         for s in &r.semantics {
-            writeln!(out, "    {} similarity {:.4}{}", s.var, s.score, if s.matched { " (matched)" } else { "" })?;
+            writeln!(
+                out,
+                "    {} similarity {:.4}{}",
+                s.var,
+                s.score,
+                if s.matched { " (matched)" } else { "" }
+            )?;
         }
         for l in &r.llm {
-            writeln!(out, "    {} {} (confidence {:.2}): {}", l.var, if l.verdict.matched { "matched" } else { "not matched" }, l.verdict.confidence, l.verdict.reason)?;
+            writeln!(
+                out,
+                "    {} {} (confidence {:.2}): {}",
+                l.var,
+                if l.verdict.matched {
+                    "matched"
+                } else {
+                    "not matched"
+                },
+                l.verdict.confidence,
+                l.verdict.reason
+            )?;
         }
         for w in &r.warnings {
             writeln!(out, "    {yellow}warning{reset}: {w}")?;
         }
         if let Some(vars) = &r.variables {
             for v in vars {
-                let value = v.value.map_or("not evaluated".to_string(), |b| b.to_string());
+                let value = v
+                    .value
+                    .map_or("not evaluated".to_string(), |b| b.to_string());
                 writeln!(out, "    {dim}{}.{} = {value}{reset}", v.section, v.var)?;
             }
         }
@@ -219,10 +299,28 @@ fn write_human(out: &mut impl Write, rules: &Rules, prompt: &Prompt, result: &Sc
 fn context(text: &str, start: usize, end: usize, (open, close): (&str, &str)) -> String {
     let start = start.min(text.len());
     let end = end.clamp(start, text.len());
-    let before: String = text.get(..start).unwrap_or("").chars().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+    let before: String = text
+        .get(..start)
+        .unwrap_or("")
+        .chars()
+        .rev()
+        .take(30)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let after: String = text.get(end..).unwrap_or("").chars().take(30).collect();
     let clean = |s: &str| s.replace(['\n', '\r', '\t'], " ");
     let lead = if before.len() < start { "…" } else { "" };
-    let tail = if after.len() < text.len() - end { "…" } else { "" };
-    format!("{lead}{}{open}{}{close}{}{tail}", clean(&before), clean(text.get(start..end).unwrap_or("")), clean(&after))
+    let tail = if after.len() < text.len() - end {
+        "…"
+    } else {
+        ""
+    };
+    format!(
+        "{lead}{}{open}{}{close}{}{tail}",
+        clean(&before),
+        clean(text.get(start..end).unwrap_or("")),
+        clean(&after)
+    )
 }

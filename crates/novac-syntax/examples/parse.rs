@@ -8,9 +8,16 @@ fn main() {
         for d in &parsed.diagnostics {
             println!("{}", d.render(path, &source, false));
         }
-        println!("{path}: {} rules, {} diagnostics", parsed.file.rules.len(), parsed.diagnostics.len());
+        println!(
+            "{path}: {} rules, {} diagnostics",
+            parsed.file.rules.len(),
+            parsed.diagnostics.len()
+        );
         if show_ast {
-            println!("{}", serde_json::to_string_pretty(&parsed.file).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&parsed.file).unwrap_or_default()
+            );
         }
     }
 }

@@ -66,7 +66,10 @@ impl Diagnostic {
             code: code.id,
             severity: code.severity,
             message: message.into(),
-            primary: Label { span, message: String::new() },
+            primary: Label {
+                span,
+                message: String::new(),
+            },
             secondary: Vec::new(),
             help: None,
             notes: Vec::new(),
@@ -81,7 +84,10 @@ impl Diagnostic {
 
     /// Adds a secondary labelled span.
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.secondary.push(Label { span, message: message.into() });
+        self.secondary.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -133,7 +139,11 @@ impl Diagnostic {
             .line_start(1)
             .origin(origin)
             .fold(true)
-            .annotation(level.span(clamp(self.primary.span)).label(&self.primary.message));
+            .annotation(
+                level
+                    .span(clamp(self.primary.span))
+                    .label(&self.primary.message),
+            );
         for label in &self.secondary {
             snippet = snippet.annotation(Level::Info.span(clamp(label.span)).label(&label.message));
         }
@@ -144,7 +154,11 @@ impl Diagnostic {
         for note in &self.notes {
             message = message.footer(Level::Note.title(note));
         }
-        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
         let rendered = renderer.render(message).to_string();
         rendered
     }

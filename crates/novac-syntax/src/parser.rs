@@ -49,22 +49,31 @@ impl Parsed {
 /// Parses the text of a `.nov` file.
 pub fn parse(source: &str) -> Parsed {
     let mut diagnostics = Vec::new();
-    let mut file = File { rules: Vec::new(), outside_text: Vec::new() };
+    let mut file = File {
+        rules: Vec::new(),
+        outside_text: Vec::new(),
+    };
     if source.len() > crate::MAX_SOURCE_LEN {
-        diagnostics.push(
-            Diagnostic::new(&codes::SOURCE_TOO_LARGE, Span::empty(0), format!(
+        diagnostics.push(Diagnostic::new(
+            &codes::SOURCE_TOO_LARGE,
+            Span::empty(0),
+            format!(
                 "the rule source is {} bytes; the limit is {} bytes",
                 source.len(),
                 crate::MAX_SOURCE_LEN
-            )),
-        );
+            ),
+        ));
         return Parsed { file, diagnostics };
     }
     if source.starts_with('\u{FEFF}') {
         diagnostics.push(
-            Diagnostic::new(&codes::PORTABILITY, Span::new(0, 3), "the file starts with a byte-order mark")
-                .with_note("nova-hunting finds no rule in such a file")
-                .with_help("save the file as UTF-8 without BOM"),
+            Diagnostic::new(
+                &codes::PORTABILITY,
+                Span::new(0, 3),
+                "the file starts with a byte-order mark",
+            )
+            .with_note("nova-hunting finds no rule in such a file")
+            .with_help("save the file as UTF-8 without BOM"),
         );
     }
     let outline = match NovaGrammar::parse(Rule::outline, source) {
@@ -85,19 +94,24 @@ pub fn parse(source: &str) -> Parsed {
                         file.rules.push(rule);
                         diagnostics.extend(warnings);
                     }
-                    Err(error) => diagnostics.push(error),
+                    Err(error) => diagnostics.push(*error),
                 }
             }
             Rule::outside_line | Rule::outside_last => {
                 let text = pair.as_str().trim();
                 if !text.is_empty() && !text.starts_with("//") && !text.starts_with('#') {
-                    let start = pair.as_span().start() + (pair.as_str().len() - pair.as_str().trim_start().len());
+                    let start = pair.as_span().start()
+                        + (pair.as_str().len() - pair.as_str().trim_start().len());
                     let span = Span::new(start, start + text.len());
                     file.outside_text.push(span);
                     diagnostics.push(
-                        Diagnostic::new(&codes::OUTSIDE_TEXT, span, "text outside a rule is ignored")
-                            .with_label("not part of any rule")
-                            .with_help("turn it into a `//` comment or move it into a rule"),
+                        Diagnostic::new(
+                            &codes::OUTSIDE_TEXT,
+                            span,
+                            "text outside a rule is ignored",
+                        )
+                        .with_label("not part of any rule")
+                        .with_help("turn it into a `//` comment or move it into a rule"),
                     );
                 }
             }
@@ -106,8 +120,12 @@ pub fn parse(source: &str) -> Parsed {
     }
     if chunks == 0 && diagnostics.iter().all(|d| !d.is_error()) {
         diagnostics.push(
-            Diagnostic::new(&codes::NO_RULES, Span::empty(0), "no rule found in this file")
-                .with_help("a rule starts with a line `rule Name {`"),
+            Diagnostic::new(
+                &codes::NO_RULES,
+                Span::empty(0),
+                "no rule found in this file",
+            )
+            .with_help("a rule starts with a line `rule Name {`"),
         );
     }
     diagnostics.sort_by_key(|d| (d.primary.span.start, d.code));
@@ -115,12 +133,22 @@ pub fn parse(source: &str) -> Parsed {
 }
 
 /// Parses one rule chunk that starts at byte `base` of the file.
-fn parse_rule_chunk(chunk: &str, base: usize) -> Result<(ast::Rule, Vec<Diagnostic>), Diagnostic> {
-    check_nesting(chunk).map_err(|d| d.shifted(base))?;
-    let mut pairs = NovaGrammar::parse(Rule::rule_block, chunk).map_err(|e| from_pest_error(e, chunk, base))?;
+fn parse_rule_chunk(
+    chunk: &str,
+    base: usize,
+) -> Result<(ast::Rule, Vec<Diagnostic>), Box<Diagnostic>> {
+    check_nesting(chunk).map_err(|d| Box::new(d.shifted(base)))?;
+    let mut pairs = NovaGrammar::parse(Rule::rule_block, chunk)
+        .map_err(|e| Box::new(from_pest_error(e, chunk, base)))?;
     let block = pairs.next().map(Pair::into_inner);
-    let mut builder = Builder { base, warnings: Vec::new() };
-    let rule = builder.rule_block(block.into_iter().flatten(), Span::new(base, base + chunk.len()));
+    let mut builder = Builder {
+        base,
+        warnings: Vec::new(),
+    };
+    let rule = builder.rule_block(
+        block.into_iter().flatten(),
+        Span::new(base, base + chunk.len()),
+    );
     let mut warnings = builder.warnings;
     if let Some(cut) = reference_cut(chunk) {
         let close = rule.span.end as usize - base;
@@ -168,7 +196,7 @@ fn reference_cut(chunk: &str) -> Option<usize> {
 ///
 /// A cheap line scan over the condition section of a chunk, done before
 /// pest runs (pest and the Pratt parser recurse once per nesting level).
-fn check_nesting(chunk: &str) -> Result<(), Diagnostic> {
+fn check_nesting(chunk: &str) -> Result<(), Box<Diagnostic>> {
     let mut in_condition = false;
     let mut offset = 0;
     let mut depth = 0usize;
@@ -187,7 +215,10 @@ fn check_nesting(chunk: &str) -> Result<(), Diagnostic> {
                 }
                 let is_word = c.is_alphanumeric() || c == '_' || c == '$';
                 if !previous_is_word && is_word {
-                    let word: String = line[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    let word: String = line[i..]
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
                     if word.eq_ignore_ascii_case("not") {
                         nots += 1;
                     }
@@ -195,13 +226,17 @@ fn check_nesting(chunk: &str) -> Result<(), Diagnostic> {
                 previous_is_word = is_word;
                 if depth + nots > MAX_CONDITION_DEPTH {
                     let at = offset + i;
-                    return Err(Diagnostic::new(
-                        &codes::TOO_DEEP,
-                        Span::new(at, at + c.len_utf8()),
-                        format!("the condition nests more than {MAX_CONDITION_DEPTH} levels deep"),
-                    )
-                    .with_label("too deep here")
-                    .with_help("simplify the condition, e.g. with `any of` or `all of`"));
+                    return Err(Box::new(
+                        Diagnostic::new(
+                            &codes::TOO_DEEP,
+                            Span::new(at, at + c.len_utf8()),
+                            format!(
+                                "the condition nests more than {MAX_CONDITION_DEPTH} levels deep"
+                            ),
+                        )
+                        .with_label("too deep here")
+                        .with_help("simplify the condition, e.g. with `any of` or `all of`"),
+                    ));
                 }
             }
         }
@@ -244,7 +279,11 @@ impl Builder {
         Spanned::new(pair.as_str().to_string(), self.span(pair))
     }
 
-    fn rule_block<'i>(&mut self, pairs: impl Iterator<Item = Pair<'i, Rule>>, chunk: Span) -> ast::Rule {
+    fn rule_block<'i>(
+        &mut self,
+        pairs: impl Iterator<Item = Pair<'i, Rule>>,
+        chunk: Span,
+    ) -> ast::Rule {
         let mut rule = ast::Rule {
             span: chunk,
             name: Spanned::new(String::new(), chunk),
@@ -259,14 +298,20 @@ impl Builder {
                     for part in pair.into_inner() {
                         match part.as_rule() {
                             Rule::rule_name => rule.name = self.spanned(&part),
-                            Rule::tags => rule.tags = part.into_inner().map(|t| self.spanned(&t)).collect(),
+                            Rule::tags => {
+                                rule.tags = part.into_inner().map(|t| self.spanned(&t)).collect()
+                            }
                             Rule::open_brace => rule.open_brace = Some(self.span(&part)),
                             Rule::header_junk => {
                                 let span = self.span(&part);
                                 self.warnings.push(
-                                    Diagnostic::new(&codes::OUTSIDE_TEXT, span, "text after the rule header is ignored")
-                                        .with_label("ignored")
-                                        .with_help("put it in a `//` comment or a meta entry"),
+                                    Diagnostic::new(
+                                        &codes::OUTSIDE_TEXT,
+                                        span,
+                                        "text after the rule header is ignored",
+                                    )
+                                    .with_label("ignored")
+                                    .with_help("put it in a `//` comment or a meta entry"),
                                 );
                             }
                             _ => {}
@@ -274,21 +319,30 @@ impl Builder {
                     }
                 }
                 Rule::open_brace => rule.open_brace = Some(self.span(&pair)),
-                Rule::rule_body => rule.sections = pair.into_inner().map(|s| self.section(s)).collect(),
+                Rule::rule_body => {
+                    rule.sections = pair.into_inner().map(|s| self.section(s)).collect()
+                }
                 Rule::close_line => {
                     rule.span = Span::new(chunk.start as usize, self.span(&pair).end as usize);
                 }
                 Rule::trailing_text => {
                     let text = pair.as_str();
-                    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('#'));
+                    let first = text
+                        .lines()
+                        .map(str::trim)
+                        .find(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with('#'));
                     if let Some(line) = first {
                         let offset = text.find(line).unwrap_or(0);
                         let start = self.span(&pair).start as usize + offset;
                         let span = Span::new(start, start + line.len());
                         rule.trailing_text = Some(span);
                         self.warnings.push(
-                            Diagnostic::new(&codes::OUTSIDE_TEXT, span, "text after the end of the rule is ignored")
-                                .with_label("after the closing `}`"),
+                            Diagnostic::new(
+                                &codes::OUTSIDE_TEXT,
+                                span,
+                                "text after the end of the rule is ignored",
+                            )
+                            .with_label("after the closing `}`"),
                         );
                     }
                 }
@@ -305,26 +359,40 @@ impl Builder {
         let header_pair = inner.next();
         let header = header_pair.as_ref().map_or(span, |h| {
             let name = h.as_str().trim().trim_end_matches(':').trim_end();
-            let start = self.span(h).start as usize + (h.as_str().len() - h.as_str().trim_start().len());
+            let start =
+                self.span(h).start as usize + (h.as_str().len() - h.as_str().trim_start().len());
             Span::new(start, start + name.len())
         });
         let body = match kind {
             Rule::meta_section => SectionBody::Meta(inner.map(|p| self.meta_entry(p)).collect()),
-            Rule::keywords_section => SectionBody::Keywords(inner.map(|p| self.keyword_entry(p)).collect()),
-            Rule::semantics_section => SectionBody::Semantics(inner.map(|p| self.scored_entry(p)).collect()),
+            Rule::keywords_section => {
+                SectionBody::Keywords(inner.map(|p| self.keyword_entry(p)).collect())
+            }
+            Rule::semantics_section => {
+                SectionBody::Semantics(inner.map(|p| self.scored_entry(p)).collect())
+            }
             Rule::llm_section => SectionBody::Llm(inner.map(|p| self.scored_entry(p)).collect()),
             Rule::condition_section => {
                 let expr = inner
                     .find(|p| p.as_rule() == Rule::condition)
                     .and_then(|c| c.into_inner().find(|p| p.as_rule() == Rule::expr))
                     .map(|e| self.expr(e.into_inner()))
-                    .unwrap_or(Expr { span, kind: ExprKind::Bool(false) });
+                    .unwrap_or(Expr {
+                        span,
+                        kind: ExprKind::Bool(false),
+                    });
                 SectionBody::Condition(expr)
             }
             _ => SectionBody::Unknown {
                 name: header_pair
                     .as_ref()
-                    .map(|h| h.as_str().trim().trim_end_matches(':').trim_end().to_string())
+                    .map(|h| {
+                        h.as_str()
+                            .trim()
+                            .trim_end_matches(':')
+                            .trim_end()
+                            .to_string()
+                    })
                     .unwrap_or_default(),
             },
         };
@@ -336,8 +404,12 @@ impl Builder {
         if pair.as_rule() == Rule::meta_junk {
             let line = self.trimmed(&pair);
             self.warnings.push(
-                Diagnostic::new(&codes::META_JUNK, line.span, "meta line without `=` is ignored")
-                    .with_help("write meta entries as `key = \"value\"`"),
+                Diagnostic::new(
+                    &codes::META_JUNK,
+                    line.span,
+                    "meta line without `=` is ignored",
+                )
+                .with_help("write meta entries as `key = \"value\"`"),
             );
             return MetaEntry::Junk { span: line.span };
         }
@@ -349,7 +421,11 @@ impl Builder {
                 Rule::meta_value => {
                     let mut v = self.trimmed(&part);
                     if v.value.starts_with('"') && v.value.ends_with('"') {
-                        v.value = v.value.get(1..v.value.len().saturating_sub(1)).unwrap_or("").to_string();
+                        v.value = v
+                            .value
+                            .get(1..v.value.len().saturating_sub(1))
+                            .unwrap_or("")
+                            .to_string();
                         if v.span.len() >= 2 {
                             v.span = Span::new(v.span.start as usize + 1, v.span.end as usize - 1);
                         }
@@ -371,30 +447,54 @@ impl Builder {
             match part.as_rule() {
                 Rule::var_name => var = self.spanned(&part),
                 Rule::dq_string | Rule::sq_string => {
-                    let quote = if part.as_rule() == Rule::dq_string { '"' } else { '\'' };
+                    let quote = if part.as_rule() == Rule::dq_string {
+                        '"'
+                    } else {
+                        '\''
+                    };
                     let (text, case_marker) = self.marked_text(part);
-                    value = Some(KeywordValue::Text { text, quote, case_marker });
+                    value = Some(KeywordValue::Text {
+                        text,
+                        quote,
+                        case_marker,
+                    });
                 }
                 Rule::regex => {
                     let mut flags = Spanned::new(String::new(), span);
                     let mut body_and_marker = None;
                     let parts: Vec<_> = part.into_inner().collect();
-                    let (head, tail): (Vec<_>, Vec<_>) = parts.into_iter().partition(|p| p.as_rule() != Rule::regex_flags);
+                    let (head, tail): (Vec<_>, Vec<_>) = parts
+                        .into_iter()
+                        .partition(|p| p.as_rule() != Rule::regex_flags);
                     for p in tail {
                         flags = self.spanned(&p);
                     }
                     if !head.is_empty() {
                         body_and_marker = Some(self.marked_parts(head));
                     }
-                    let (body, case_marker) = body_and_marker.unwrap_or((Spanned::new(String::new(), span), None));
-                    value = Some(KeywordValue::Regex { body, flags, case_marker });
+                    let (body, case_marker) =
+                        body_and_marker.unwrap_or((Spanned::new(String::new(), span), None));
+                    value = Some(KeywordValue::Regex {
+                        body,
+                        flags,
+                        case_marker,
+                    });
                 }
                 Rule::threshold => threshold = Some(self.threshold(part)),
                 _ => {}
             }
         }
-        let value = value.unwrap_or(KeywordValue::Text { text: Spanned::new(String::new(), span), quote: '"', case_marker: None });
-        KeywordEntry { span, var, value, threshold }
+        let value = value.unwrap_or(KeywordValue::Text {
+            text: Spanned::new(String::new(), span),
+            quote: '"',
+            case_marker: None,
+        });
+        KeywordEntry {
+            span,
+            var,
+            value,
+            threshold,
+        }
     }
 
     /// The text of a string pair, cut at ` case:true` (and trimmed) when the marker is present.
@@ -402,26 +502,40 @@ impl Builder {
         self.marked_parts(pair.into_inner().collect())
     }
 
-    fn marked_parts(&mut self, parts: Vec<Pair<'_, Rule>>) -> (Spanned<String>, Option<CaseMarker>) {
+    fn marked_parts(
+        &mut self,
+        parts: Vec<Pair<'_, Rule>>,
+    ) -> (Spanned<String>, Option<CaseMarker>) {
         let mut body: Option<Spanned<String>> = None;
         let mut marker: Option<CaseMarker> = None;
         for part in parts {
             match part.as_rule() {
-                Rule::dq_body | Rule::sq_body | Rule::regex_body => body = Some(self.spanned(&part)),
-                Rule::case_marker => marker = Some(CaseMarker { span: self.span(&part), dropped: None }),
-                Rule::dq_marker_tail | Rule::sq_marker_tail | Rule::regex_marker_tail => {
-                    if !part.as_str().is_empty() {
-                        let tail = self.span(&part);
-                        if let Some(m) = marker.as_mut() {
-                            m.dropped = Some(tail);
-                        }
-                        if !part.as_str().trim().is_empty() {
-                            self.warnings.push(
-                                Diagnostic::new(&codes::MARKER_TAIL, tail, "text after `case:true` is dropped from the pattern")
-                                    .with_label("ignored")
-                                    .with_help("put `case:true` right before the closing delimiter"),
-                            );
-                        }
+                Rule::dq_body | Rule::sq_body | Rule::regex_body => {
+                    body = Some(self.spanned(&part))
+                }
+                Rule::case_marker => {
+                    marker = Some(CaseMarker {
+                        span: self.span(&part),
+                        dropped: None,
+                    })
+                }
+                Rule::dq_marker_tail | Rule::sq_marker_tail | Rule::regex_marker_tail
+                    if !part.as_str().is_empty() =>
+                {
+                    let tail = self.span(&part);
+                    if let Some(m) = marker.as_mut() {
+                        m.dropped = Some(tail);
+                    }
+                    if !part.as_str().trim().is_empty() {
+                        self.warnings.push(
+                            Diagnostic::new(
+                                &codes::MARKER_TAIL,
+                                tail,
+                                "text after `case:true` is dropped from the pattern",
+                            )
+                            .with_label("ignored")
+                            .with_help("put `case:true` right before the closing delimiter"),
+                        );
                     }
                 }
                 _ => {}
@@ -455,7 +569,12 @@ impl Builder {
                 _ => {}
             }
         }
-        ScoredEntry { span, var, text, threshold }
+        ScoredEntry {
+            span,
+            var,
+            text,
+            threshold,
+        }
     }
 
     fn threshold(&self, pair: Pair<'_, Rule>) -> Threshold {
@@ -538,7 +657,9 @@ impl Builder {
                         Rule::section_wildcard | Rule::section_all => {
                             target = self.section_ref_in(part).map(QuantTarget::Section);
                         }
-                        Rule::prefix_wildcard => target = Some(QuantTarget::SectionPrefix(self.prefix_ref(part))),
+                        Rule::prefix_wildcard => {
+                            target = Some(QuantTarget::SectionPrefix(self.prefix_ref(part)))
+                        }
                         Rule::prefix_group => {
                             target = part
                                 .into_inner()
@@ -564,8 +685,15 @@ impl Builder {
             return;
         }
         self.warnings.push(
-            Diagnostic::new(&codes::PORTABILITY, self.span(pair), format!("`{}` is not lower-case", pair.as_str()))
-                .with_help(format!("write `{}`; nova-hunting rejects upper-case quantifiers", pair.as_str().to_lowercase())),
+            Diagnostic::new(
+                &codes::PORTABILITY,
+                self.span(pair),
+                format!("`{}` is not lower-case", pair.as_str()),
+            )
+            .with_help(format!(
+                "write `{}`; nova-hunting rejects upper-case quantifiers",
+                pair.as_str().to_lowercase()
+            )),
         );
     }
 
@@ -576,11 +704,17 @@ impl Builder {
             "semantics" => SectionKind::Semantics,
             _ => SectionKind::Llm,
         };
-        SectionRef { kind, written, span: self.span(pair) }
+        SectionRef {
+            kind,
+            written,
+            span: self.span(pair),
+        }
     }
 
     fn section_ref_in(&self, pair: Pair<'_, Rule>) -> Option<SectionRef> {
-        pair.into_inner().find(|p| p.as_rule() == Rule::section_name).map(|p| self.section_ref(&p))
+        pair.into_inner()
+            .find(|p| p.as_rule() == Rule::section_name)
+            .map(|p| self.section_ref(&p))
     }
 
     fn var_ref(&self, pair: Pair<'_, Rule>) -> VarRef {
@@ -600,6 +734,9 @@ impl Builder {
         let var = self.var_ref(pair);
         let prefix = var.name.value.trim_start_matches('$').to_string();
         let span = Span::new(var.name.span.start as usize + 1, var.name.span.end as usize);
-        PrefixRef { section: var.section, prefix: Spanned::new(prefix, span) }
+        PrefixRef {
+            section: var.section,
+            prefix: Spanned::new(prefix, span),
+        }
     }
 }

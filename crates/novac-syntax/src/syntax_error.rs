@@ -21,7 +21,10 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
     let line_rest = rest.split('\n').next().unwrap_or("").trim_end_matches('\r');
     let found = describe_found(line_rest, rest.is_empty());
     let token_len = token_len(line_rest).max(if rest.is_empty() { 0 } else { 1 });
-    let span = Span::new(base + pos, base + pos + token_len.min(line_rest.len().max(1)).min(rest.len()));
+    let span = Span::new(
+        base + pos,
+        base + pos + token_len.min(line_rest.len().max(1)).min(rest.len()),
+    );
 
     let expects_close = positives.contains(&Rule::close_line);
     if rest.trim().is_empty() && expects_close {
@@ -40,7 +43,8 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
     if line_rest.trim().is_empty() && line.trim_start().starts_with('$') {
         if let Some(eq) = line.find('=') {
             let value = line[eq + 1..].trim();
-            let value_start = line_start + eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start().len());
+            let value_start =
+                line_start + eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start().len());
             let span = Span::new(base + value_start, base + value_start + value.len());
             return Diagnostic::new(&codes::SYNTAX, span, "invalid pattern value")
                 .with_label("cannot read this value")
@@ -56,7 +60,8 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
     } else {
         format!("expected {}, found {found}", join_alternatives(&expected))
     };
-    let mut diagnostic = Diagnostic::new(&codes::SYNTAX, span, message).with_label("unexpected here");
+    let mut diagnostic =
+        Diagnostic::new(&codes::SYNTAX, span, message).with_label("unexpected here");
     if let Some(help) = help_for(line_rest, &positives, text, pos) {
         diagnostic = diagnostic.with_help(help);
     }
@@ -66,8 +71,11 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
 /// Explains what is wrong with an entry value that does not parse.
 fn value_help(value: &str) -> String {
     let quote = value.chars().next().unwrap_or(' ');
-    if (quote == '"' || quote == '\'' || quote == '/') && (value.contains(" //") || value.contains(" #")) {
-        return "comments must be on a line of their own; trailing comments are not allowed".to_string();
+    if (quote == '"' || quote == '\'' || quote == '/')
+        && (value.contains(" //") || value.contains(" #"))
+    {
+        return "comments must be on a line of their own; trailing comments are not allowed"
+            .to_string();
     }
     match quote {
         '"' | '\'' if !value.ends_with(quote) || value.len() < 2 => {
@@ -90,7 +98,11 @@ fn token_len(rest: &str) -> usize {
             .char_indices()
             .find(|(i, c)| *i > 0 && !(c.is_alphanumeric() || *c == '_'))
             .map_or(trimmed.len(), |(i, _)| i)
-    } else if trimmed.starts_with("//") || trimmed.starts_with("==") || trimmed.starts_with("&&") || trimmed.starts_with("||") {
+    } else if trimmed.starts_with("//")
+        || trimmed.starts_with("==")
+        || trimmed.starts_with("&&")
+        || trimmed.starts_with("||")
+    {
         2
     } else {
         first.len_utf8()
@@ -114,7 +126,12 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::rule_header => "`rule Name {`",
         Rule::open_brace => "`{`",
         Rule::close_line => "`}` on its own line",
-        Rule::meta_header | Rule::keywords_header | Rule::semantics_header | Rule::llm_header | Rule::condition_header | Rule::unknown_header => "a section header",
+        Rule::meta_header
+        | Rule::keywords_header
+        | Rule::semantics_header
+        | Rule::llm_header
+        | Rule::condition_header
+        | Rule::unknown_header => "a section header",
         Rule::meta_entry | Rule::meta_junk => "a meta entry `key = \"value\"`",
         Rule::keyword_entry | Rule::scored_entry => "an entry `$name = ...`",
         Rule::var_name => "a variable name `$name`",
@@ -130,7 +147,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::boolean => "`true` or `false`",
         Rule::var_ref => "a variable",
         Rule::section_wildcard | Rule::section_all => "a section (`keywords`, `semantics`, `llm`)",
-        Rule::prefix_wildcard | Rule::prefix_group => "a prefix wildcard (`keywords.$p*` or `($p*)`)",
+        Rule::prefix_wildcard | Rule::prefix_group => {
+            "a prefix wildcard (`keywords.$p*` or `($p*)`)"
+        }
         Rule::kw_of => "`of`",
         Rule::section_name => "a section name",
         Rule::tags => "`:` and tags",
@@ -171,37 +190,63 @@ fn help_for(line_rest: &str, positives: &[Rule], text: &str, pos: usize) -> Opti
         return Some("the closing `}` must be on a line of its own".to_string());
     }
     if in_condition {
-        if rest.starts_with("==") || rest.starts_with("!=") || rest.starts_with('>') || rest.starts_with('<') {
+        if rest.starts_with("==")
+            || rest.starts_with("!=")
+            || rest.starts_with('>')
+            || rest.starts_with('<')
+        {
             return Some("conditions have no comparisons: write `$a` or `not $a` (the reference evaluates such a condition as always false)".to_string());
         }
         if rest.starts_with("&&") || rest.starts_with("||") || rest.starts_with('!') {
             return Some("use `and`, `or` and `not`".to_string());
         }
         if rest.starts_with("them") {
-            return Some("NOVA has no `them`: write `any of keywords.*` (or semantics/llm)".to_string());
+            return Some(
+                "NOVA has no `them`: write `any of keywords.*` (or semantics/llm)".to_string(),
+            );
         }
         if rest.starts_with(',') {
-            return Some("NOVA has no variable sets: write `any of ($prefix*)` or join variables with `or`".to_string());
+            return Some(
+                "NOVA has no variable sets: write `any of ($prefix*)` or join variables with `or`"
+                    .to_string(),
+            );
         }
         if rest.starts_with('#') {
-            return Some("NOVA has no `#count`; `#` starts a comment only at the beginning of a line".to_string());
+            return Some(
+                "NOVA has no `#count`; `#` starts a comment only at the beginning of a line"
+                    .to_string(),
+            );
         }
-        if rest.starts_with('$') || rest.starts_with('(') || rest.chars().next().is_some_and(char::is_alphanumeric) {
+        if rest.starts_with('$')
+            || rest.starts_with('(')
+            || rest.chars().next().is_some_and(char::is_alphanumeric)
+        {
             return Some("join the parts of a condition with `and` or `or`".to_string());
         }
     }
-    if positives.contains(&Rule::rule_name) || text.get(..pos).is_some_and(|t| !t.contains('\n')) {
-        if positives.iter().any(|r| matches!(r, Rule::tags | Rule::open_brace)) {
-            return Some("a rule name may contain only letters, digits and underscores".to_string());
-        }
+    let on_header =
+        positives.contains(&Rule::rule_name) || text.get(..pos).is_some_and(|t| !t.contains('\n'));
+    if on_header
+        && positives
+            .iter()
+            .any(|r| matches!(r, Rule::tags | Rule::open_brace))
+    {
+        return Some("a rule name may contain only letters, digits and underscores".to_string());
     }
     if positives.contains(&Rule::threshold) && rest.starts_with('(') {
         return Some("write the threshold as a number between 0 and 1, e.g. `(0.5)`".to_string());
     }
     if positives.contains(&Rule::var_name) {
-        return Some("variable names are `$` followed by letters, digits and underscores".to_string());
+        return Some(
+            "variable names are `$` followed by letters, digits and underscores".to_string(),
+        );
     }
-    if positives.iter().any(|r| matches!(r, Rule::dq_string | Rule::sq_string | Rule::regex | Rule::dq_text)) {
+    if positives.iter().any(|r| {
+        matches!(
+            r,
+            Rule::dq_string | Rule::sq_string | Rule::regex | Rule::dq_text
+        )
+    }) {
         return Some("a keyword is \"text\", 'text', /regex/ or /regex/i; semantics and llm take \"text\" with an optional (threshold)".to_string());
     }
     None

@@ -91,7 +91,11 @@ impl Program {
                 }
                 let n = cs.len() as u32;
                 *depth = depth.saturating_sub(cs.len()) + 1;
-                self.ops.push(if matches!(cond, Cond::And(_)) { Op::And(n) } else { Op::Or(n) });
+                self.ops.push(if matches!(cond, Cond::And(_)) {
+                    Op::And(n)
+                } else {
+                    Op::Or(n)
+                });
             }
             Cond::AtLeast { vars, n } => {
                 let mask = self.mask(vars);
@@ -112,7 +116,7 @@ impl Program {
                 Op::Const(b) => Truth::from_bool(b),
                 Op::Var(v) => state.get(v as usize),
                 Op::Not => match stack.pop() {
-                    Some(t) => t.not(),
+                    Some(t) => !t,
                     None => return Truth::Unknown,
                 },
                 Op::And(n) | Op::Or(n) => {
@@ -125,19 +129,25 @@ impl Program {
                             (true, Truth::Unknown, _) | (true, _, Truth::Unknown) => Truth::Unknown,
                             (true, _, _) => Truth::True,
                             (false, Truth::True, _) | (false, _, Truth::True) => Truth::True,
-                            (false, Truth::Unknown, _) | (false, _, Truth::Unknown) => Truth::Unknown,
+                            (false, Truth::Unknown, _) | (false, _, Truth::Unknown) => {
+                                Truth::Unknown
+                            }
                             (false, _, _) => Truth::False,
                         };
                     }
                     acc
                 }
                 Op::AtLeast { mask, n } => {
-                    let Some(m) = self.masks.get(mask as usize) else { return Truth::Unknown };
+                    let Some(m) = self.masks.get(mask as usize) else {
+                        return Truth::Unknown;
+                    };
                     let (t, u) = state.count(m);
                     Truth::at_least(n, t, u)
                 }
                 Op::All { mask } => {
-                    let Some(m) = self.masks.get(mask as usize) else { return Truth::Unknown };
+                    let Some(m) = self.masks.get(mask as usize) else {
+                        return Truth::Unknown;
+                    };
                     let total: u32 = m.iter().map(|w| w.count_ones()).sum();
                     let (t, u) = state.count(m);
                     Truth::at_least(total, t, u)

@@ -114,7 +114,10 @@ impl Compiler {
 
     /// A compiler with `options`.
     pub fn with_options(options: CompileOptions) -> Compiler {
-        Compiler { options, ..Compiler::default() }
+        Compiler {
+            options,
+            ..Compiler::default()
+        }
     }
 
     /// Adds rules from source text (named `<source>` in diagnostics).
@@ -123,7 +126,11 @@ impl Compiler {
     }
 
     /// Adds rules from source text, naming it `origin` in diagnostics.
-    pub fn add_named_source(&mut self, origin: &str, text: &str) -> Result<&mut Compiler, CompileError> {
+    pub fn add_named_source(
+        &mut self,
+        origin: &str,
+        text: &str,
+    ) -> Result<&mut Compiler, CompileError> {
         let parsed = novac_syntax::parse(text);
         let mut diagnostics = parsed.diagnostics;
         let mut checked = Vec::new();
@@ -131,11 +138,18 @@ impl Compiler {
         let mut local_names: HashMap<&str, Span> = HashMap::new();
         for rule in &parsed.file.rules {
             let name = rule.name.value.as_str();
-            let previous = local_names.get(name).copied().or_else(|| self.names.get(name).map(|(_, s)| *s));
+            let previous = local_names
+                .get(name)
+                .copied()
+                .or_else(|| self.names.get(name).map(|(_, s)| *s));
             if let Some(first) = previous {
-                let mut d = Diagnostic::new(&codes::DUPLICATE_RULE, rule.name.span, format!("duplicate rule name `{name}`"))
-                    .with_label("defined again here")
-                    .with_help("rule names must be unique across all files compiled together");
+                let mut d = Diagnostic::new(
+                    &codes::DUPLICATE_RULE,
+                    rule.name.span,
+                    format!("duplicate rule name `{name}`"),
+                )
+                .with_label("defined again here")
+                .with_help("rule names must be unique across all files compiled together");
                 if local_names.contains_key(name) {
                     d = d.with_secondary(first, "first defined here");
                 } else if let Some((i, _)) = self.names.get(name) {
@@ -190,7 +204,10 @@ impl Compiler {
         let files = collect_rule_files(path.as_ref())?;
         let mut first_error = None;
         for file in files {
-            let text = std::fs::read(&file).map_err(|source| CompileError::Io { path: file.clone(), source })?;
+            let text = std::fs::read(&file).map_err(|source| CompileError::Io {
+                path: file.clone(),
+                source,
+            })?;
             let text = String::from_utf8_lossy(&text);
             if let Err(e) = self.add_named_source(&file.display().to_string(), &text) {
                 first_error.get_or_insert(e);
@@ -218,9 +235,15 @@ impl Compiler {
 }
 
 /// Builds [`Rules`] from checked rules.
-pub(crate) fn build_rules(irs: Vec<RuleIr>, plans: &mut crate::keywords::PlanCache) -> Result<Rules, CompileError> {
+pub(crate) fn build_rules(
+    irs: Vec<RuleIr>,
+    plans: &mut crate::keywords::PlanCache,
+) -> Result<Rules, CompileError> {
     let mut table = PatternTable::default();
-    let rules: Vec<CompiledRule> = irs.into_iter().map(|ir| CompiledRule::new(ir, &mut table)).collect();
+    let rules: Vec<CompiledRule> = irs
+        .into_iter()
+        .map(|ir| CompiledRule::new(ir, &mut table))
+        .collect();
     let mut pattern_rules = vec![Vec::new(); table.len()];
     for (i, rule) in rules.iter().enumerate() {
         for (_, p) in &rule.keyword_vars {
@@ -237,20 +260,49 @@ pub(crate) fn build_rules(irs: Vec<RuleIr>, plans: &mut crate::keywords::PlanCac
         .map(|(i, _)| i as u32)
         .collect();
     let engine = KeywordEngine::build(table, plans).map_err(CompileError::Engine)?;
-    Ok(Rules { rules, engine, pattern_rules, idle_rules })
+    Ok(Rules {
+        rules,
+        engine,
+        pattern_rules,
+        idle_rules,
+    })
 }
 
 /// W104 for regexes that have no literal atom.
-fn slow_pattern_lints(rule: &novac_syntax::ast::Rule, ir: &RuleIr, plans: &mut crate::keywords::PlanCache, diags: &mut Vec<Diagnostic>) {
+fn slow_pattern_lints(
+    rule: &novac_syntax::ast::Rule,
+    ir: &RuleIr,
+    plans: &mut crate::keywords::PlanCache,
+    diags: &mut Vec<Diagnostic>,
+) {
     for var in &ir.vars {
-        let Pattern::Keyword(KeywordPattern::Regex { rust, case_insensitive, .. }) = &var.pattern else { continue };
-        let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else { continue };
-        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(&hir, rust, *case_insensitive) {
+        let Pattern::Keyword(KeywordPattern::Regex {
+            rust,
+            case_insensitive,
+            ..
+        }) = &var.pattern
+        else {
+            continue;
+        };
+        let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else {
+            continue;
+        };
+        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(&hir, rust, *case_insensitive)
+        {
             diags.push(
-                Diagnostic::new(&codes::SLOW_PATTERN, var.span, format!("regex `{}` in rule `{}` runs on every prompt", var.name, rule.name.value))
-                    .with_label("no literal atom")
-                    .with_note(reason)
-                    .with_help("include a literal of two or more characters that every match must contain"),
+                Diagnostic::new(
+                    &codes::SLOW_PATTERN,
+                    var.span,
+                    format!(
+                        "regex `{}` in rule `{}` runs on every prompt",
+                        var.name, rule.name.value
+                    ),
+                )
+                .with_label("no literal atom")
+                .with_note(reason)
+                .with_help(
+                    "include a literal of two or more characters that every match must contain",
+                ),
             );
         }
     }
@@ -258,7 +310,10 @@ fn slow_pattern_lints(rule: &novac_syntax::ast::Rule, ir: &RuleIr, plans: &mut c
 
 /// The `.nov` files at `path`: the file itself, or every `.nov` below a directory.
 pub fn collect_rule_files(path: &Path) -> Result<Vec<PathBuf>, CompileError> {
-    let io = |source| CompileError::Io { path: path.to_path_buf(), source };
+    let io = |source| CompileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -266,9 +321,15 @@ pub fn collect_rule_files(path: &Path) -> Result<Vec<PathBuf>, CompileError> {
     let mut files = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| CompileError::Io { path: dir.clone(), source })?;
+        let entries = std::fs::read_dir(&dir).map_err(|source| CompileError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         for entry in entries {
-            let entry = entry.map_err(|source| CompileError::Io { path: dir.clone(), source })?;
+            let entry = entry.map_err(|source| CompileError::Io {
+                path: dir.clone(),
+                source,
+            })?;
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);

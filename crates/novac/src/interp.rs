@@ -9,7 +9,7 @@ pub fn eval(cond: &Cond, state: &VarState) -> Truth {
     match cond {
         Cond::Const(b) => Truth::from_bool(*b),
         Cond::Var(v) => state.get(v.index()),
-        Cond::Not(c) => eval(c, state).not(),
+        Cond::Not(c) => !eval(c, state),
         Cond::And(cs) => {
             let mut result = Truth::True;
             for c in cs {

@@ -9,7 +9,9 @@
 
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
-use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+use regex_syntax::hir::{
+    Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition,
+};
 
 /// NFA size limit for one keyword regex (the `regex` default is 10 MiB).
 pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
@@ -19,10 +21,20 @@ pub const REGEX_DFA_CACHE: usize = 8 << 20;
 
 /// Translates and validates a regex body; reports errors at their location
 /// inside `span` (the body's span in the rule file). Returns the Rust pattern.
-pub(crate) fn check_regex(python: &str, span: Span, case_insensitive: bool, diags: &mut Vec<Diagnostic>) -> Option<String> {
+pub(crate) fn check_regex(
+    python: &str,
+    span: Span,
+    case_insensitive: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
     let at = |start: usize, end: usize| {
         let s = span.start as usize;
-        Span::new(s + start.min(python.len()), s + end.clamp(start, python.len()).max(start + usize::from(start < python.len())))
+        Span::new(
+            s + start.min(python.len()),
+            s + end
+                .clamp(start, python.len())
+                .max(start + usize::from(start < python.len())),
+        )
     };
     let translated = match crate::pyre::translate(python) {
         Ok(t) => t,
@@ -35,7 +47,11 @@ pub(crate) fn check_regex(python: &str, span: Span, case_insensitive: bool, diag
                     "rewrite it without this construct; novac matches in linear time, so it has no lookaround, backreferences, atomic groups or possessive quantifiers",
                 ),
             };
-            diags.push(Diagnostic::new(code, at(e.start, e.end), e.message.clone()).with_label("here").with_help(help));
+            diags.push(
+                Diagnostic::new(code, at(e.start, e.end), e.message.clone())
+                    .with_label("here")
+                    .with_help(help),
+            );
             return None;
         }
     };
@@ -92,19 +108,34 @@ pub(crate) fn hir(rust: &str, case_insensitive: bool) -> Result<Hir, String> {
 fn python_case_fixups(hir: &Hir) -> Hir {
     match hir.kind() {
         HirKind::Class(Class::Unicode(class)) => {
-            let has = |c: char| class.ranges().iter().any(|r| r.start() <= c && c <= r.end());
+            let has = |c: char| {
+                class
+                    .ranges()
+                    .iter()
+                    .any(|r| r.start() <= c && c <= r.end())
+            };
             if has('i') && has('I') && !(has('\u{130}') && has('\u{131}')) {
                 let mut class = class.clone();
-                class.union(&ClassUnicode::new([ClassUnicodeRange::new('\u{130}', '\u{131}')]));
+                class.union(&ClassUnicode::new([ClassUnicodeRange::new(
+                    '\u{130}', '\u{131}',
+                )]));
                 Hir::class(Class::Unicode(class))
             } else {
                 hir.clone()
             }
         }
         HirKind::Concat(subs) => Hir::concat(subs.iter().map(python_case_fixups).collect()),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(python_case_fixups).collect()),
-        HirKind::Repetition(rep) => Hir::repetition(Repetition { sub: Box::new(python_case_fixups(&rep.sub)), ..rep.clone() }),
-        HirKind::Capture(cap) => Hir::capture(Capture { sub: Box::new(python_case_fixups(&cap.sub)), ..cap.clone() }),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(python_case_fixups).collect())
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(python_case_fixups(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(python_case_fixups(&cap.sub)),
+            ..cap.clone()
+        }),
         _ => hir.clone(),
     }
 }

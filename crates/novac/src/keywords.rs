@@ -75,9 +75,27 @@ pub(crate) enum RegexPlan {
 /// depends on its position). A prompt containing one of them verifies every
 /// folded-atom regex directly.
 fn is_fold_special(c: char) -> bool {
-    matches!(c as u32,
-        0xB5 | 0x130 | 0x131 | 0x17F | 0x345 | 0x390 | 0x3A3 | 0x3B0 | 0x3C2 | 0x3C3 | 0x3D0 | 0x3D1 | 0x3D5 | 0x3D6
-        | 0x3F0 | 0x3F1 | 0x3F5 | 0x1C80..=0x1C88 | 0x1E9B | 0x1FBE | 0x1FD3 | 0x1FE3 | 0xA64B | 0xFB05 | 0xFB06)
+    matches!(
+        c as u32,
+        0xB5 | 0x130
+            | 0x131
+            | 0x17F
+            | 0x345
+            | 0x390
+            | 0x3A3
+            | 0x3B0
+            | 0x3C2
+            | 0x3C3
+            | 0x3D0
+            | 0x3D1
+            | 0x3D5
+            | 0x3D6
+            | 0x3F0
+            | 0x3F1
+            | 0x3F5
+            | 0x1C80
+            ..=0x1C88 | 0x1E9B | 0x1FBE | 0x1FD3 | 0x1FE3 | 0xA64B | 0xFB05 | 0xFB06
+    )
 }
 
 /// Decides how a keyword regex is matched (also used by the W104 lint).
@@ -86,14 +104,21 @@ fn is_fold_special(c: char) -> bool {
 /// lowered and matched against the lowered prompt: cheap to find, and few.
 /// Extracting its case variants instead can explode (every letter doubles
 /// the set), so that is only the fallback.
-pub(crate) fn plan_regex(hir: &regex_syntax::hir::Hir, rust: &str, case_insensitive: bool) -> RegexPlan {
+pub(crate) fn plan_regex(
+    hir: &regex_syntax::hir::Hir,
+    rust: &str,
+    case_insensitive: bool,
+) -> RegexPlan {
     if case_insensitive {
         if let Some(lowered) = folded_atoms(rust) {
             return RegexPlan::FoldedAtoms(lowered);
         }
     }
     match atoms::analyze(hir) {
-        AtomAnalysis::Atoms(set) => RegexPlan::Atoms { literals: set.literals, exact: set.exact },
+        AtomAnalysis::Atoms(set) => RegexPlan::Atoms {
+            literals: set.literals,
+            exact: set.exact,
+        },
         AtomAnalysis::NoAtoms { reason } => RegexPlan::Slow(reason),
     }
 }
@@ -102,7 +127,9 @@ pub(crate) fn plan_regex(hir: &regex_syntax::hir::Hir, rust: &str, case_insensit
 /// is at least 2 bytes and free of fold-special characters.
 fn folded_atoms(rust: &str) -> Option<Vec<Vec<u8>>> {
     let hir = crate::keyword_regex::hir(rust, false).ok()?;
-    let AtomAnalysis::Atoms(set) = atoms::analyze(&hir) else { return None };
+    let AtomAnalysis::Atoms(set) = atoms::analyze(&hir) else {
+        return None;
+    };
     let mut lowered = Vec::with_capacity(set.literals.len());
     for atom in &set.literals {
         let text = std::str::from_utf8(atom).ok()?;
@@ -127,7 +154,12 @@ pub(crate) struct PlanCache {
 
 impl PlanCache {
     /// The plan of a regex, computed on first use.
-    pub(crate) fn plan(&mut self, hir: &regex_syntax::hir::Hir, rust: &str, case_insensitive: bool) -> RegexPlan {
+    pub(crate) fn plan(
+        &mut self,
+        hir: &regex_syntax::hir::Hir,
+        rust: &str,
+        case_insensitive: bool,
+    ) -> RegexPlan {
         self.plans
             .entry((rust.to_string(), case_insensitive))
             .or_insert_with(|| plan_regex(hir, rust, case_insensitive))
@@ -241,7 +273,10 @@ fn automaton(patterns: &[Vec<u8>], ascii_ci: bool) -> Result<Option<AhoCorasick>
 
 impl KeywordEngine {
     /// Builds the engine over every interned pattern.
-    pub(crate) fn build(table: PatternTable, plans: &mut PlanCache) -> Result<KeywordEngine, String> {
+    pub(crate) fn build(
+        table: PatternTable,
+        plans: &mut PlanCache,
+    ) -> Result<KeywordEngine, String> {
         let patterns = table.patterns;
         let mut tiers = Vec::with_capacity(patterns.len());
         let mut verifiers = Vec::with_capacity(patterns.len());
@@ -260,35 +295,61 @@ impl KeywordEngine {
                     tiers.push(Tier::Empty);
                     verifiers.push(None);
                 }
-                KeywordPattern::Literal { text, case_sensitive: false } => {
+                KeywordPattern::Literal {
+                    text,
+                    case_sensitive: false,
+                } => {
                     let mut lowered = String::new();
                     casefold::lower_into(text, &mut lowered);
                     folded_lits.push(lowered.into_bytes());
-                    folded_triggers.push(Trigger { pattern: id, is_match: true });
+                    folded_triggers.push(Trigger {
+                        pattern: id,
+                        is_match: true,
+                    });
                     tiers.push(Tier::FoldedLiteral);
                     verifiers.push(None);
                 }
-                KeywordPattern::Literal { text, case_sensitive: true } => {
+                KeywordPattern::Literal {
+                    text,
+                    case_sensitive: true,
+                } => {
                     exact_lits.push(text.as_bytes().to_vec());
-                    exact_triggers.push(Trigger { pattern: id, is_match: true });
+                    exact_triggers.push(Trigger {
+                        pattern: id,
+                        is_match: true,
+                    });
                     tiers.push(Tier::ExactLiteral);
                     verifiers.push(None);
                 }
-                KeywordPattern::Regex { rust, case_insensitive, .. } => {
+                KeywordPattern::Regex {
+                    rust,
+                    case_insensitive,
+                    ..
+                } => {
                     let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
                     let regex = crate::keyword_regex::build_from_hir(&hir)?;
                     match plans.plan(&hir, rust, *case_insensitive) {
                         RegexPlan::Atoms { literals, exact } => {
                             for atom in literals {
                                 exact_lits.push(atom);
-                                exact_triggers.push(Trigger { pattern: id, is_match: exact });
+                                exact_triggers.push(Trigger {
+                                    pattern: id,
+                                    is_match: exact,
+                                });
                             }
-                            tiers.push(if exact { Tier::ExactRegex } else { Tier::AtomRegex });
+                            tiers.push(if exact {
+                                Tier::ExactRegex
+                            } else {
+                                Tier::AtomRegex
+                            });
                         }
                         RegexPlan::FoldedAtoms(literals) => {
                             for atom in literals {
                                 folded_lits.push(atom);
-                                folded_triggers.push(Trigger { pattern: id, is_match: false });
+                                folded_triggers.push(Trigger {
+                                    pattern: id,
+                                    is_match: false,
+                                });
                             }
                             folded_regexes.push(id);
                             tiers.push(Tier::FoldedAtomRegex);
@@ -328,7 +389,8 @@ impl KeywordEngine {
 
     /// Approximate heap bytes used by the automata.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.folded.as_ref().map_or(0, AhoCorasick::memory_usage) + self.exact.as_ref().map_or(0, AhoCorasick::memory_usage)
+        self.folded.as_ref().map_or(0, AhoCorasick::memory_usage)
+            + self.exact.as_ref().map_or(0, AhoCorasick::memory_usage)
     }
 
     /// Matches every pattern against `text`, writing into `hits`.
@@ -439,17 +501,28 @@ impl KeywordEngine {
         offsets.sort_unstable();
         offsets.dedup();
         let mapped = casefold::map_offsets(text, &offsets);
-        let lookup = |o: u32| offsets.binary_search(&(o as usize)).ok().map_or(o as usize, |i| mapped[i]);
+        let lookup = |o: u32| {
+            offsets
+                .binary_search(&(o as usize))
+                .ok()
+                .map_or(o as usize, |i| mapped[i])
+        };
         for p in found {
             let (s, e) = hits.spans[p.0 as usize];
             let (ms, me) = (lookup(s), lookup(e));
             // An end inside a multi-byte lowering maps to that character's start: include it.
-            let me = if me <= ms { next_char_end(text, ms) } else { me };
+            let me = if me <= ms {
+                next_char_end(text, ms)
+            } else {
+                me
+            };
             hits.spans[p.0 as usize] = (ms as u32, me as u32);
         }
     }
 }
 
 fn next_char_end(text: &str, at: usize) -> usize {
-    text.get(at..).and_then(|r| r.chars().next()).map_or(at, |c| at + c.len_utf8())
+    text.get(at..)
+        .and_then(|r| r.chars().next())
+        .map_or(at, |c| at + c.len_utf8())
 }

@@ -69,13 +69,15 @@ pub use compiler::{collect_rule_files, CompileError, CompileOptions, Compiler, S
 pub use novac_syntax::{self as syntax, codes, Diagnostic, Severity, Span};
 pub use rules::{RuleInfo, Rules, RulesStats};
 pub use scanner::{
-    KeywordMatch, LlmJudge, LlmResult, LlmVerdict, RuleResult, ScanOptions, ScanResult, Scanner, SemanticEvaluator,
-    SemanticScore, VariableValue,
+    KeywordMatch, LlmJudge, LlmResult, LlmVerdict, RuleResult, ScanOptions, ScanResult, Scanner,
+    SemanticEvaluator, SemanticScore, VariableValue,
 };
 pub use truth::{Truth, VarState};
 
 /// Translates a Python `re` pattern to Rust `regex` syntax, as novac does
 /// for every keyword regex (exposed for tools and tests).
 pub fn translate_python_regex(pattern: &str) -> Result<String, String> {
-    pyre::translate(pattern).map(|t| t.pattern).map_err(|e| e.message)
+    pyre::translate(pattern)
+        .map(|t| t.pattern)
+        .map_err(|e| e.message)
 }

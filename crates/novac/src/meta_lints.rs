@@ -6,7 +6,15 @@ use novac_syntax::codes;
 use novac_syntax::Diagnostic;
 
 /// Keys every rule should have.
-pub const REQUIRED_KEYS: &[&str] = &["description", "author", "severity", "uuid", "date", "version", "category"];
+pub const REQUIRED_KEYS: &[&str] = &[
+    "description",
+    "author",
+    "severity",
+    "uuid",
+    "date",
+    "version",
+    "category",
+];
 /// Keys that may appear besides the required ones.
 pub const OPTIONAL_KEYS: &[&str] = &["reference", "hash", "modified"];
 /// Valid `severity` values.
@@ -15,9 +23,14 @@ pub const SEVERITIES: &[&str] = &["low", "medium", "high", "critical"];
 pub(crate) fn lint(rule: &Rule, diags: &mut Vec<Diagnostic>) {
     let name = &rule.name;
     let mut first = name.value.chars();
-    let pascal = first.next().is_some_and(|c| c.is_ascii_uppercase()) && first.all(|c| c.is_ascii_alphanumeric());
+    let pascal = first.next().is_some_and(|c| c.is_ascii_uppercase())
+        && first.all(|c| c.is_ascii_alphanumeric());
     if !pascal {
-        diags.push(Diagnostic::new(&codes::META_NAME, name.span, format!("rule name `{}` is not PascalCase", name.value)));
+        diags.push(Diagnostic::new(
+            &codes::META_NAME,
+            name.span,
+            format!("rule name `{}` is not PascalCase", name.value),
+        ));
     }
     let entries: Vec<_> = rule
         .sections
@@ -35,8 +48,12 @@ pub(crate) fn lint(rule: &Rule, diags: &mut Vec<Diagnostic>) {
     for required in REQUIRED_KEYS {
         if !entries.iter().any(|(k, _)| k.value == *required) {
             diags.push(
-                Diagnostic::new(&codes::META_MISSING, name.span, format!("rule `{}` has no meta `{required}`", name.value))
-                    .with_help(format!("add `{required} = \"...\"` to its meta section")),
+                Diagnostic::new(
+                    &codes::META_MISSING,
+                    name.span,
+                    format!("rule `{}` has no meta `{required}`", name.value),
+                )
+                .with_help(format!("add `{required} = \"...\"` to its meta section")),
             );
         }
     }
@@ -44,19 +61,35 @@ pub(crate) fn lint(rule: &Rule, diags: &mut Vec<Diagnostic>) {
         let v = value.value.as_str();
         match key.value.as_str() {
             "uuid" if !is_uuid_v4(v) => {
-                diags.push(Diagnostic::new(&codes::META_UUID, value.span, format!("`{v}` is not a version-4 UUID")));
+                diags.push(Diagnostic::new(
+                    &codes::META_UUID,
+                    value.span,
+                    format!("`{v}` is not a version-4 UUID"),
+                ));
             }
             "severity" if !SEVERITIES.contains(&v) => {
                 diags.push(
-                    Diagnostic::new(&codes::META_SEVERITY, value.span, format!("unknown severity `{v}`"))
-                        .with_help("use low, medium, high or critical"),
+                    Diagnostic::new(
+                        &codes::META_SEVERITY,
+                        value.span,
+                        format!("unknown severity `{v}`"),
+                    )
+                    .with_help("use low, medium, high or critical"),
                 );
             }
             "date" | "modified" if !is_iso_date(v) => {
-                diags.push(Diagnostic::new(&codes::META_DATE, value.span, format!("`{v}` is not a date YYYY-MM-DD")));
+                diags.push(Diagnostic::new(
+                    &codes::META_DATE,
+                    value.span,
+                    format!("`{v}` is not a date YYYY-MM-DD"),
+                ));
             }
             k if !REQUIRED_KEYS.contains(&k) && !OPTIONAL_KEYS.contains(&k) => {
-                diags.push(Diagnostic::new(&codes::META_UNKNOWN, key.span, format!("unknown meta key `{k}`")));
+                diags.push(Diagnostic::new(
+                    &codes::META_UNKNOWN,
+                    key.span,
+                    format!("unknown meta key `{k}`"),
+                ));
             }
             _ => {}
         }
@@ -76,7 +109,9 @@ fn is_uuid_v4(s: &str) -> bool {
 
 fn is_iso_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
-    let [y, m, d] = parts.as_slice() else { return false };
+    let [y, m, d] = parts.as_slice() else {
+        return false;
+    };
     let num = |t: &str, len: usize| t.len() == len && t.bytes().all(|c| c.is_ascii_digit());
     if !(num(y, 4) && num(m, 2) && num(d, 2)) {
         return false;

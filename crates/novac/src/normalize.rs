@@ -8,7 +8,10 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Normalises `text` (NFKC, look-alikes, invisible characters).
 pub fn normalize(text: &str) -> String {
-    text.nfkc().filter(|c| !is_invisible(*c)).map(fold_lookalike).collect()
+    text.nfkc()
+        .filter(|c| !is_invisible(*c))
+        .map(fold_lookalike)
+        .collect()
 }
 
 /// Zero-width and invisible formatting characters that hide text.
@@ -22,14 +25,56 @@ pub fn is_invisible(c: char) -> bool {
 pub fn fold_lookalike(c: char) -> char {
     match c {
         // Cyrillic
-        'а' => 'a', 'е' => 'e', 'о' => 'o', 'р' => 'p', 'с' => 'c', 'у' => 'y', 'х' => 'x',
-        'і' => 'i', 'ј' => 'j', 'ѕ' => 's', 'ԁ' => 'd', 'ԛ' => 'q', 'ԝ' => 'w', 'һ' => 'h',
-        'А' => 'A', 'В' => 'B', 'Е' => 'E', 'К' => 'K', 'М' => 'M', 'Н' => 'H', 'О' => 'O',
-        'Р' => 'P', 'С' => 'C', 'Т' => 'T', 'Х' => 'X', 'І' => 'I', 'Ј' => 'J', 'Ѕ' => 'S',
+        'а' => 'a',
+        'е' => 'e',
+        'о' => 'o',
+        'р' => 'p',
+        'с' => 'c',
+        'у' => 'y',
+        'х' => 'x',
+        'і' => 'i',
+        'ј' => 'j',
+        'ѕ' => 's',
+        'ԁ' => 'd',
+        'ԛ' => 'q',
+        'ԝ' => 'w',
+        'һ' => 'h',
+        'А' => 'A',
+        'В' => 'B',
+        'Е' => 'E',
+        'К' => 'K',
+        'М' => 'M',
+        'Н' => 'H',
+        'О' => 'O',
+        'Р' => 'P',
+        'С' => 'C',
+        'Т' => 'T',
+        'Х' => 'X',
+        'І' => 'I',
+        'Ј' => 'J',
+        'Ѕ' => 'S',
         // Greek
-        'α' => 'a', 'ο' => 'o', 'ρ' => 'p', 'ν' => 'v', 'ι' => 'i', 'κ' => 'k', 'τ' => 't',
-        'Α' => 'A', 'Β' => 'B', 'Ε' => 'E', 'Ζ' => 'Z', 'Η' => 'H', 'Ι' => 'I', 'Κ' => 'K',
-        'Μ' => 'M', 'Ν' => 'N', 'Ο' => 'O', 'Ρ' => 'P', 'Τ' => 'T', 'Υ' => 'Y', 'Χ' => 'X',
+        'α' => 'a',
+        'ο' => 'o',
+        'ρ' => 'p',
+        'ν' => 'v',
+        'ι' => 'i',
+        'κ' => 'k',
+        'τ' => 't',
+        'Α' => 'A',
+        'Β' => 'B',
+        'Ε' => 'E',
+        'Ζ' => 'Z',
+        'Η' => 'H',
+        'Ι' => 'I',
+        'Κ' => 'K',
+        'Μ' => 'M',
+        'Ν' => 'N',
+        'Ο' => 'O',
+        'Ρ' => 'P',
+        'Τ' => 'T',
+        'Υ' => 'Y',
+        'Χ' => 'X',
         // Dashes and quotes
         '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
         '\u{2018}' | '\u{2019}' | '\u{201B}' => '\'',
@@ -42,7 +87,10 @@ pub fn fold_lookalike(c: char) -> char {
 mod tests {
     #[test]
     fn hides_nothing() {
-        assert_eq!(super::normalize("іgnore\u{200b} previous"), "ignore previous");
+        assert_eq!(
+            super::normalize("іgnore\u{200b} previous"),
+            "ignore previous"
+        );
         assert_eq!(super::normalize("ﬁne"), "fine");
     }
 }

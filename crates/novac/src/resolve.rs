@@ -7,14 +7,24 @@
 //! and the forms the reference rejects (bare `$p*`, `(keywords.*)`).
 
 use crate::ir::{Cond, VarId, Variable};
-use novac_syntax::ast::{self, ExprKind, Operator, PrefixRef, QuantTarget, Quantifier, SectionKind, SectionRef};
+use novac_syntax::ast::{
+    self, ExprKind, Operator, PrefixRef, QuantTarget, Quantifier, SectionKind, SectionRef,
+};
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
 
 /// Resolves `expr` against `vars`, marking the variables it uses.
 /// Returns `None` when an error was reported.
-pub(crate) fn resolve_condition(expr: &ast::Expr, vars: &mut [Variable], diags: &mut Vec<Diagnostic>) -> Option<Cond> {
-    let mut resolver = Resolver { vars, diags, ok: true };
+pub(crate) fn resolve_condition(
+    expr: &ast::Expr,
+    vars: &mut [Variable],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Cond> {
+    let mut resolver = Resolver {
+        vars,
+        diags,
+        ok: true,
+    };
     let cond = resolver.expr(expr);
     resolver.ok.then_some(cond)
 }
@@ -35,8 +45,15 @@ impl Resolver<'_> {
     fn operator_case(&mut self, op: &Operator) {
         if op.text.chars().any(|c| c.is_ascii_uppercase()) {
             self.diags.push(
-                Diagnostic::new(&codes::OPERATOR_CASE, op.span, format!("operator `{}` is not lower-case", op.text))
-                    .with_help(format!("write `{}`; the reference rejects upper-case operators in most conditions", op.text.to_lowercase())),
+                Diagnostic::new(
+                    &codes::OPERATOR_CASE,
+                    op.span,
+                    format!("operator `{}` is not lower-case", op.text),
+                )
+                .with_help(format!(
+                    "write `{}`; the reference rejects upper-case operators in most conditions",
+                    op.text.to_lowercase()
+                )),
             );
         }
     }
@@ -61,8 +78,15 @@ impl Resolver<'_> {
             ExprKind::Paren(inner) => {
                 if let ExprKind::SectionWildcard(section) = &inner.kind {
                     return self.error(
-                        Diagnostic::new(&codes::WRAPPED_WILDCARD, expr.span, "a section wildcard may not be wrapped in parentheses")
-                            .with_help(format!("write `{}.*` or `any of {}.*`", section.written, section.written)),
+                        Diagnostic::new(
+                            &codes::WRAPPED_WILDCARD,
+                            expr.span,
+                            "a section wildcard may not be wrapped in parentheses",
+                        )
+                        .with_help(format!(
+                            "write `{}.*` or `any of {}.*`",
+                            section.written, section.written
+                        )),
                     );
                 }
                 self.expr(inner)
@@ -77,18 +101,24 @@ impl Resolver<'_> {
             }
             ExprKind::PrefixWildcard(prefix) => match &prefix.section {
                 None => self.error(
-                    Diagnostic::new(&codes::BARE_WILDCARD, expr.span, "a prefix wildcard needs a section or a quantifier")
-                        .with_help(format!(
-                            "write `keywords.${p}*` (one section) or `any of (${p}*)` (all sections)",
-                            p = prefix.prefix.value
-                        )),
+                    Diagnostic::new(
+                        &codes::BARE_WILDCARD,
+                        expr.span,
+                        "a prefix wildcard needs a section or a quantifier",
+                    )
+                    .with_help(format!(
+                        "write `keywords.${p}*` (one section) or `any of (${p}*)` (all sections)",
+                        p = prefix.prefix.value
+                    )),
                 ),
                 Some(_) => {
                     let vars = self.prefix_vars(prefix, expr.span);
                     self.at_least(vars, 1, expr.span)
                 }
             },
-            ExprKind::Quantified { quantifier, target } => self.quantified(quantifier, target, expr.span),
+            ExprKind::Quantified { quantifier, target } => {
+                self.quantified(quantifier, target, expr.span)
+            }
             ExprKind::BareWord(word) => self.bare_word(word, expr.span),
         }
     }
@@ -123,11 +153,20 @@ impl Resolver<'_> {
                 Cond::Var(VarId(i as u32))
             }
             None => {
-                let mut d = Diagnostic::new(&codes::UNDEFINED_VARIABLE, var.name.span, format!("undefined variable `{}`", var.name.value))
-                    .with_label("not defined in this rule");
+                let mut d = Diagnostic::new(
+                    &codes::UNDEFINED_VARIABLE,
+                    var.name.span,
+                    format!("undefined variable `{}`", var.name.value),
+                )
+                .with_label("not defined in this rule");
                 if let Some(section) = &var.section {
                     if let Some(other) = self.vars.iter().find(|v| v.name == var.name.value) {
-                        d = d.with_help(format!("`{}` is defined in the {} section, not in {}", other.name, other.section().name(), section.kind.name()));
+                        d = d.with_help(format!(
+                            "`{}` is defined in the {} section, not in {}",
+                            other.name,
+                            other.section().name(),
+                            section.kind.name()
+                        ));
                     }
                 } else {
                     let names: Vec<&str> = self.vars.iter().map(|v| v.name.as_str()).collect();
@@ -169,7 +208,10 @@ impl Resolver<'_> {
             .vars
             .iter_mut()
             .enumerate()
-            .filter(|(_, v)| section.is_none_or(|s| v.section() == s) && v.name[1..].starts_with(&prefix.prefix.value))
+            .filter(|(_, v)| {
+                section.is_none_or(|s| v.section() == s)
+                    && v.name[1..].starts_with(&prefix.prefix.value)
+            })
             .map(|(i, v)| {
                 v.used = true;
                 v.evaluated = true;
@@ -177,10 +219,17 @@ impl Resolver<'_> {
             })
             .collect();
         if vars.is_empty() {
-            let scope = section.map_or_else(|| "any section".to_string(), |s| format!("the {} section", s.name()));
+            let scope = section.map_or_else(
+                || "any section".to_string(),
+                |s| format!("the {} section", s.name()),
+            );
             self.error(
-                Diagnostic::new(&codes::EMPTY_WILDCARD, span, format!("`${}*` matches no variable in {scope}", prefix.prefix.value))
-                    .with_label("matches nothing"),
+                Diagnostic::new(
+                    &codes::EMPTY_WILDCARD,
+                    span,
+                    format!("`${}*` matches no variable in {scope}", prefix.prefix.value),
+                )
+                .with_label("matches nothing"),
             );
         }
         vars
@@ -193,7 +242,13 @@ impl Resolver<'_> {
         }
         if (vars.len() as u64) < u64::from(n) {
             if !vars.is_empty() || n > 1 {
-                self.constant(span, &format!("needs {n} matches but only {} variables are counted: always false", vars.len()));
+                self.constant(
+                    span,
+                    &format!(
+                        "needs {n} matches but only {} variables are counted: always false",
+                        vars.len()
+                    ),
+                );
             }
             return Cond::Const(false);
         }
@@ -201,10 +256,18 @@ impl Resolver<'_> {
     }
 
     fn constant(&mut self, span: Span, message: &str) {
-        self.diags.push(Diagnostic::new(&codes::QUANTIFIER_CONSTANT, span, message.to_string()).with_label("constant"));
+        self.diags.push(
+            Diagnostic::new(&codes::QUANTIFIER_CONSTANT, span, message.to_string())
+                .with_label("constant"),
+        );
     }
 
-    fn quantified(&mut self, quantifier: &novac_syntax::Spanned<Quantifier>, target: &QuantTarget, span: Span) -> Cond {
+    fn quantified(
+        &mut self,
+        quantifier: &novac_syntax::Spanned<Quantifier>,
+        target: &QuantTarget,
+        span: Span,
+    ) -> Cond {
         let vars = match target {
             QuantTarget::Section(section) => self.section_vars(section.kind),
             QuantTarget::SectionPrefix(prefix) => {
@@ -216,8 +279,15 @@ impl Resolver<'_> {
             QuantTarget::Group(prefix) => {
                 if let Some(section) = &prefix.section {
                     return self.error(
-                        Diagnostic::new(&codes::WRAPPED_WILDCARD, span, "a section prefix may not be wrapped in `of (...)`")
-                            .with_help(format!("write `of {}.${}*`", section.written, prefix.prefix.value)),
+                        Diagnostic::new(
+                            &codes::WRAPPED_WILDCARD,
+                            span,
+                            "a section prefix may not be wrapped in `of (...)`",
+                        )
+                        .with_help(format!(
+                            "write `of {}.${}*`",
+                            section.written, prefix.prefix.value
+                        )),
                     );
                 }
                 self.prefix_vars(prefix, span)
@@ -226,7 +296,12 @@ impl Resolver<'_> {
         match quantifier.value {
             Quantifier::Any => self.at_least(vars, 1, span),
             Quantifier::AtLeast(u32::MAX) => self.error(
-                Diagnostic::new(&codes::BAD_QUANTIFIER, quantifier.span, "the count is too large").with_label("at most 4294967294"),
+                Diagnostic::new(
+                    &codes::BAD_QUANTIFIER,
+                    quantifier.span,
+                    "the count is too large",
+                )
+                .with_label("at most 4294967294"),
             ),
             Quantifier::AtLeast(n) => self.at_least(vars, n, span),
             Quantifier::All => {
@@ -243,22 +318,44 @@ impl Resolver<'_> {
     fn bare_word(&mut self, word: &str, span: Span) -> Cond {
         let lower = word.to_lowercase();
         let d = if lower == "any" || lower == "all" {
-            Diagnostic::new(&codes::BAD_QUANTIFIER, span, format!("`{word}` must be followed by `of`"))
-                .with_help(format!("write `{word} of keywords.*`"))
+            Diagnostic::new(
+                &codes::BAD_QUANTIFIER,
+                span,
+                format!("`{word}` must be followed by `of`"),
+            )
+            .with_help(format!("write `{word} of keywords.*`"))
         } else if lower == "true" || lower == "false" {
-            Diagnostic::new(&codes::ALWAYS_FALSE, span, format!("`{word}` is not a boolean literal"))
-                .with_help(format!("write `{}` or `{}`", lower, capitalize(&lower)))
-                .with_note("the reference accepts it but then evaluates the whole condition as false")
+            Diagnostic::new(
+                &codes::ALWAYS_FALSE,
+                span,
+                format!("`{word}` is not a boolean literal"),
+            )
+            .with_help(format!("write `{}` or `{}`", lower, capitalize(&lower)))
+            .with_note("the reference accepts it but then evaluates the whole condition as false")
         } else if lower == "of" {
-            Diagnostic::new(&codes::BAD_QUANTIFIER, span, "`of` must follow `any`, `all` or a number")
+            Diagnostic::new(
+                &codes::BAD_QUANTIFIER,
+                span,
+                "`of` must follow `any`, `all` or a number",
+            )
         } else if matches!(lower.as_str(), "keywords" | "semantics" | "llm") {
-            Diagnostic::new(&codes::ALWAYS_FALSE, span, format!("a section name alone is not a condition: `{word}`"))
-                .with_help(format!("write `any of {lower}` or `{lower}.*`"))
-                .with_note("the reference accepts it but then evaluates the whole condition as false")
+            Diagnostic::new(
+                &codes::ALWAYS_FALSE,
+                span,
+                format!("a section name alone is not a condition: `{word}`"),
+            )
+            .with_help(format!("write `any of {lower}` or `{lower}.*`"))
+            .with_note("the reference accepts it but then evaluates the whole condition as false")
         } else {
-            Diagnostic::new(&codes::ALWAYS_FALSE, span, format!("`{word}` is not a variable, wildcard or quantifier"))
-                .with_help("variables start with `$`, e.g. `$a` or `keywords.$a`")
-                .with_note("the reference accepts bare words but then evaluates the whole condition as false")
+            Diagnostic::new(
+                &codes::ALWAYS_FALSE,
+                span,
+                format!("`{word}` is not a variable, wildcard or quantifier"),
+            )
+            .with_help("variables start with `$`, e.g. `$a` or `keywords.$a`")
+            .with_note(
+                "the reference accepts bare words but then evaluates the whole condition as false",
+            )
         };
         self.error(d.with_label("here"))
     }
@@ -266,7 +363,9 @@ impl Resolver<'_> {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// Joins two operands, splicing in operands of the same associative operator.

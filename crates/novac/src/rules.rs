@@ -56,7 +56,14 @@ impl CompiledRule {
             state.set(v.index(), Truth::Unknown);
         }
         let idle = program.eval(&state, &mut Vec::new());
-        CompiledRule { ir, program, keyword_vars, semantic_vars, llm_vars, idle }
+        CompiledRule {
+            ir,
+            program,
+            keyword_vars,
+            semantic_vars,
+            llm_vars,
+            idle,
+        }
     }
 }
 
@@ -79,7 +86,12 @@ impl<'r> RuleInfo<'r> {
 
     /// One meta value.
     pub fn meta_value(&self, key: &str) -> Option<&'r str> {
-        self.rule.ir.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.rule
+            .ir
+            .meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The condition as written, on one line.
@@ -142,7 +154,10 @@ impl Rules {
 
     /// The rule called `name`.
     pub fn rule_by_name(&self, name: &str) -> Option<RuleInfo<'_>> {
-        self.rules.iter().find(|r| r.ir.name == name).map(|rule| RuleInfo { rule })
+        self.rules
+            .iter()
+            .find(|r| r.ir.name == name)
+            .map(|rule| RuleInfo { rule })
     }
 
     /// All rules, in order.
@@ -167,7 +182,12 @@ impl Rules {
 
     /// What the rule set contains.
     pub fn stats(&self) -> RulesStats {
-        let mut s = RulesStats { rules: self.rules.len(), patterns: self.engine.len(), automaton_bytes: self.engine.memory_usage(), ..RulesStats::default() };
+        let mut s = RulesStats {
+            rules: self.rules.len(),
+            patterns: self.engine.len(),
+            automaton_bytes: self.engine.memory_usage(),
+            ..RulesStats::default()
+        };
         for i in 0..self.engine.len() {
             match self.engine.tier(PatternId(i as u32)) {
                 Tier::FoldedLiteral | Tier::Empty => s.folded_literals += 1,

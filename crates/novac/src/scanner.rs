@@ -18,10 +18,10 @@
 //! are cheap) and reuse it across prompts.
 
 use crate::bytecode::Program;
+use crate::ir::{Pattern, VarId};
 use crate::keywords::KeywordHits;
 use crate::rules::{CompiledRule, Rules};
 use crate::truth::{Truth, VarState};
-use crate::ir::{Pattern, VarId};
 use serde::Serialize;
 
 /// Computes semantic similarity (the `semantics:` stage).
@@ -36,7 +36,12 @@ pub trait SemanticEvaluator: Send + Sync {
 /// Judges a prompt with a language model (the `llm:` stage).
 pub trait LlmJudge: Send + Sync {
     /// Whether `prompt` fits `instruction`, sampling at `temperature`.
-    fn judge(&self, instruction: &str, prompt: &str, temperature: f32) -> Result<LlmVerdict, String>;
+    fn judge(
+        &self,
+        instruction: &str,
+        prompt: &str,
+        temperature: f32,
+    ) -> Result<LlmVerdict, String>;
 }
 
 /// What an [`LlmJudge`] answered.
@@ -264,7 +269,12 @@ impl<'r> Scanner<'r> {
         if verdict == Truth::Unknown {
             // Semantic stage: run it when the verdict depends on semantic
             // results (LLM results still unknown).
-            if stage_matters(&rule.program, &mut self.state, &rule.semantic_vars, &mut self.stack) {
+            if stage_matters(
+                &rule.program,
+                &mut self.state,
+                &rule.semantic_vars,
+                &mut self.stack,
+            ) {
                 match self.semantic {
                     None => warnings.push(format!("Rule '{name}' requires semantic evaluation, but no semantic evaluator is available.")),
                     Some(evaluator) => {
@@ -295,18 +305,36 @@ impl<'r> Scanner<'r> {
                 set_all(&mut self.state, &rule.semantic_vars, Truth::False);
             }
             // LLM stage: run it when the verdict still depends on LLM results.
-            if warnings.is_empty() && stage_matters(&rule.program, &mut self.state, &rule.llm_vars, &mut self.stack) {
+            if warnings.is_empty()
+                && stage_matters(
+                    &rule.program,
+                    &mut self.state,
+                    &rule.llm_vars,
+                    &mut self.stack,
+                )
+            {
                 match self.llm {
-                    None => warnings.push(format!("Rule '{name}' requires LLM evaluation, but no LLM evaluator is available.")),
+                    None => warnings.push(format!(
+                        "Rule '{name}' requires LLM evaluation, but no LLM evaluator is available."
+                    )),
                     Some(judge) => {
                         for v in &rule.llm_vars {
                             let var = &rule.ir.vars[v.index()];
-                            let Pattern::Llm { text: instruction, temperature } = &var.pattern else { continue };
+                            let Pattern::Llm {
+                                text: instruction,
+                                temperature,
+                            } = &var.pattern
+                            else {
+                                continue;
+                            };
                             match judge.judge(instruction, text, *temperature) {
                                 Ok(verdict) => {
                                     self.state.set(v.index(), Truth::from_bool(verdict.matched));
                                     evaluated[v.index()] = true;
-                                    llm.push(LlmResult { var: var.name.clone(), verdict });
+                                    llm.push(LlmResult {
+                                        var: var.name.clone(),
+                                        verdict,
+                                    });
                                 }
                                 Err(e) => {
                                     warnings.push(format!("Rule '{name}' failed closed because llm.{} evaluation errored: {e}", var.name));
@@ -319,7 +347,11 @@ impl<'r> Scanner<'r> {
             } else if warnings.is_empty() {
                 set_all(&mut self.state, &rule.llm_vars, Truth::False);
             }
-            verdict = if warnings.is_empty() { rule.program.eval(&self.state, &mut self.stack) } else { Truth::False };
+            verdict = if warnings.is_empty() {
+                rule.program.eval(&self.state, &mut self.stack)
+            } else {
+                Truth::False
+            };
         }
 
         let matched = verdict == Truth::True;
@@ -330,7 +362,11 @@ impl<'r> Scanner<'r> {
             .keyword_vars
             .iter()
             .filter_map(|&(v, p)| {
-                self.hits.span(p).map(|(start, end)| KeywordMatch { var: rule.ir.vars[v.index()].name.clone(), start, end })
+                self.hits.span(p).map(|(start, end)| KeywordMatch {
+                    var: rule.ir.vars[v.index()].name.clone(),
+                    start,
+                    end,
+                })
             })
             .collect();
         let variables = self.options.debug.then(|| {
@@ -345,7 +381,16 @@ impl<'r> Scanner<'r> {
                 })
                 .collect()
         });
-        Some(RuleResult { index, rule: name.clone(), matched, keywords, semantics, llm, warnings, variables })
+        Some(RuleResult {
+            index,
+            rule: name.clone(),
+            matched,
+            keywords,
+            semantics,
+            llm,
+            warnings,
+            variables,
+        })
     }
 }
 
@@ -354,7 +399,12 @@ impl<'r> Scanner<'r> {
 /// give different results. Exact for up to [`MAX_ENUMERATED`] variables
 /// (2^k evaluations of a few-instruction program, done only on the path that
 /// is about to call a model anyway); above that, assumed true.
-fn stage_matters(program: &Program, state: &mut VarState, vars: &[VarId], stack: &mut Vec<Truth>) -> bool {
+fn stage_matters(
+    program: &Program,
+    state: &mut VarState,
+    vars: &[VarId],
+    stack: &mut Vec<Truth>,
+) -> bool {
     if vars.is_empty() {
         return false;
     }

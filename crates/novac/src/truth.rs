@@ -18,15 +18,6 @@ pub enum Truth {
 }
 
 impl Truth {
-    /// `!self`
-    pub fn not(self) -> Truth {
-        match self {
-            Truth::False => Truth::True,
-            Truth::True => Truth::False,
-            Truth::Unknown => Truth::Unknown,
-        }
-    }
-
     /// From a boolean.
     pub fn from_bool(b: bool) -> Truth {
         if b {
@@ -48,6 +39,18 @@ impl Truth {
     }
 }
 
+impl std::ops::Not for Truth {
+    type Output = Truth;
+
+    fn not(self) -> Truth {
+        match self {
+            Truth::False => Truth::True,
+            Truth::True => Truth::False,
+            Truth::Unknown => Truth::Unknown,
+        }
+    }
+}
+
 /// The values of one rule's variables: two bitsets over [`crate::ir::VarId`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VarState {
@@ -61,7 +64,10 @@ impl VarState {
     /// All `n` variables false.
     pub fn new(n: usize) -> VarState {
         let words = n.div_ceil(64).max(1);
-        VarState { truth: vec![0; words], unknown: vec![0; words] }
+        VarState {
+            truth: vec![0; words],
+            unknown: vec![0; words],
+        }
     }
 
     /// Resets to all-false for `n` variables, reusing memory.
