@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 venv=${NOVAC_VENV:-$root/.venv}
 
-step() { printf '\n==> %s\n' "$*"; }
+steps=0
+step() { steps=$((steps + 1)); printf '\n==> %s\n' "$*"; }
 
 step "Python venv with the reference implementation ($venv)"
 if [ ! -x "$venv/bin/python" ]; then
@@ -46,3 +47,4 @@ else
 fi
 cargo run --quiet -p novac-cli -- check --deny-warnings rulesets
 echo "all tests passed"
+echo "test steps: $steps passed, 0 failed"

@@ -158,7 +158,7 @@ fn bench_compile(c: &mut Criterion) {
                 c.add_source(&source).map(|_| ()).expect("rules check");
                 c
             },
-            |c| c.build().expect("rules build"),
+            |mut c| c.build().expect("rules build"),
             BatchSize::PerIteration,
         )
     });

@@ -224,13 +224,17 @@ impl Compiler {
         &self.reports
     }
 
-    /// Builds the rule set. Fails if any added source had errors.
-    pub fn build(self) -> Result<Rules, CompileError> {
+    /// Builds the rule set from everything added so far and empties the
+    /// compiler (its reports stay). Fails if any added source had errors.
+    ///
+    /// Taking `&mut self` lets a build end a builder chain:
+    /// `Compiler::new().add_source(text)?.build()?`.
+    pub fn build(&mut self) -> Result<Rules, CompileError> {
         if self.failed_sources > 0 {
             return Err(CompileError::SourcesHaveErrors(self.failed_sources));
         }
-        let mut plans = self.plans;
-        build_rules(self.rules, &mut plans)
+        self.names.clear();
+        build_rules(std::mem::take(&mut self.rules), &mut self.plans)
     }
 }
 
