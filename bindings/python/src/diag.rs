@@ -333,7 +333,7 @@ fn all_diagnostics(compiler: &novac::Compiler) -> (Vec<PyDiagnostic>, usize) {
 
 /// Compiles `inputs` into rules (no GIL needed).
 pub fn compile(inputs: Vec<Input>, meta_lints: bool) -> Result<Compiled, Failure> {
-    let compiler = add_inputs(inputs, meta_lints)?;
+    let mut compiler = add_inputs(inputs, meta_lints)?;
     let (diagnostics, errors) = all_diagnostics(&compiler);
     if errors > 0 {
         return Err(Failure::Invalid { diagnostics });
