@@ -19,7 +19,10 @@
 //! * **atomless regexes** — run on every prompt (`novac check` warns: W104).
 //!
 //! So a scan is at most two automaton passes plus the regexes whose atoms
-//! occurred. One giant DFA over all regexes does not build for real rule
+//! occurred — and of those, only the ones some rule still needs: a triggered
+//! regex stays *pending* until the scanner asks for its value
+//! ([`KeywordEngine::resolve`]), which it does not for a rule whose condition
+//! is already false without it. One giant DFA over all regexes does not build for real rule
 //! sets (see `DESIGN.md`), which is why regexes are verified separately.
 //!
 //! Blank prompts (Python `not text.strip()`) match no keyword, like the reference.
@@ -221,8 +224,13 @@ impl PatternTable {
 pub(crate) struct KeywordHits {
     /// Bit per pattern: matched.
     pub(crate) matched: Vec<u64>,
-    /// Bit per pattern: verifier already run this scan.
-    verified: Vec<u64>,
+    /// Bit per pattern: the regex was triggered this scan (its atom occurred,
+    /// or it has none); its verifier runs only when a rule needs its value.
+    triggered: Vec<u64>,
+    /// Bit per pattern: triggered and not verified yet.
+    pending: Vec<u64>,
+    /// The triggered regexes, in the order found.
+    pub(crate) pending_list: Vec<PatternId>,
     /// First match span (byte offsets into the scanned prompt) per matched pattern.
     pub(crate) spans: Vec<(u32, u32)>,
     /// The patterns that matched, in the order found.
@@ -235,11 +243,24 @@ impl KeywordHits {
         get_bit(&self.matched, p.0 as usize)
     }
 
+    /// Whether the pattern is a regex whose verification is still pending.
+    pub(crate) fn is_pending(&self, p: PatternId) -> bool {
+        get_bit(&self.pending, p.0 as usize)
+    }
+
     pub(crate) fn span(&self, p: PatternId) -> Option<(usize, usize)> {
         self.is_match(p).then(|| {
             let (s, e) = self.spans[p.0 as usize];
             (s as usize, e as usize)
         })
+    }
+}
+
+/// Marks a regex as triggered (pending verification), once per scan.
+fn trigger_regex(hits: &mut KeywordHits, p: PatternId) {
+    if set_bit(&mut hits.triggered, p.0 as usize) {
+        set_bit(&mut hits.pending, p.0 as usize);
+        hits.pending_list.push(p);
     }
 }
 
@@ -398,8 +419,11 @@ impl KeywordEngine {
         let words = self.len().div_ceil(64);
         hits.matched.clear();
         hits.matched.resize(words, 0);
-        hits.verified.clear();
-        hits.verified.resize(words, 0);
+        hits.triggered.clear();
+        hits.triggered.resize(words, 0);
+        hits.pending.clear();
+        hits.pending.resize(words, 0);
+        hits.pending_list.clear();
         hits.spans.resize(self.len(), (0, 0));
         hits.list.clear();
         if casefold::is_blank(text) {
@@ -418,7 +442,6 @@ impl KeywordEngine {
                 lowered.as_str()
             };
             let mut found = Vec::new();
-            let mut to_verify = Vec::new();
             for m in ac.find_overlapping_iter(haystack) {
                 let trigger = self.folded_triggers[m.pattern().as_usize()];
                 let p = trigger.pattern;
@@ -428,22 +451,17 @@ impl KeywordEngine {
                 if trigger.is_match {
                     self.record(hits, p, m.start(), m.end());
                     found.push(p);
-                } else if set_bit(&mut hits.verified, p.0 as usize) {
-                    to_verify.push(p);
+                } else {
+                    trigger_regex(hits, p);
                 }
             }
             if !ascii && !self.folded_regexes.is_empty() && text.chars().any(is_fold_special) {
                 for &p in &self.folded_regexes {
-                    if set_bit(&mut hits.verified, p.0 as usize) {
-                        to_verify.push(p);
-                    }
+                    trigger_regex(hits, p);
                 }
             }
             if !ascii && !found.is_empty() {
                 self.map_folded_spans(text, hits, &found);
-            }
-            for p in to_verify {
-                self.verify(text, p, hits);
             }
             hits.lowered = lowered;
         }
@@ -456,14 +474,26 @@ impl KeywordEngine {
                 }
                 if trigger.is_match {
                     self.record(hits, p, m.start(), m.end());
-                } else if set_bit(&mut hits.verified, p.0 as usize) {
-                    self.verify(text, p, hits);
+                } else {
+                    trigger_regex(hits, p);
                 }
             }
         }
         for &p in &self.slow {
+            trigger_regex(hits, p);
+        }
+    }
+
+    /// The value of pattern `p` in this scan, running its verifier if it is
+    /// still pending. Deferring verification until a rule needs the value
+    /// skips most of it: a rule already false without the regex never asks.
+    pub(crate) fn resolve(&self, text: &str, p: PatternId, hits: &mut KeywordHits) -> bool {
+        let i = p.0 as usize;
+        if get_bit(&hits.pending, i) {
+            hits.pending[i / 64] &= !(1 << (i % 64));
             self.verify(text, p, hits);
         }
+        hits.is_match(p)
     }
 
     fn verify(&self, text: &str, p: PatternId, hits: &mut KeywordHits) {

@@ -223,7 +223,7 @@ impl<'r> Scanner<'r> {
         if debug {
             self.order.extend(0..n as u32);
         } else {
-            for p in &self.hits.list {
+            for p in self.hits.list.iter().chain(&self.hits.pending_list) {
                 for &r in &rules.pattern_rules[p.0 as usize] {
                     mark(&mut self.touched, &mut self.order, r);
                 }
@@ -249,14 +249,28 @@ impl<'r> Scanner<'r> {
     fn evaluate(&mut self, index: usize, rule: &CompiledRule, text: &str) -> Option<RuleResult> {
         let nvars = rule.ir.vars.len();
         self.state.reset(nvars);
+        let mut pending = false;
         for &(v, p) in &rule.keyword_vars {
             if self.hits.is_match(p) {
                 self.state.set(v.index(), Truth::True);
+            } else if self.hits.is_pending(p) {
+                self.state.set(v.index(), Truth::Unknown);
+                pending = true;
             }
         }
         set_all(&mut self.state, &rule.semantic_vars, Truth::Unknown);
         set_all(&mut self.state, &rule.llm_vars, Truth::Unknown);
         let mut verdict = rule.program.eval(&self.state, &mut self.stack);
+        if pending && (verdict != Truth::False || self.options.debug) {
+            // The verdict (or the report) needs the pending regexes: verify them.
+            for &(v, p) in &rule.keyword_vars {
+                if self.hits.is_pending(p) {
+                    let value = self.rules.engine.resolve(text, p, &mut self.hits);
+                    self.state.set(v.index(), Truth::from_bool(value));
+                }
+            }
+            verdict = rule.program.eval(&self.state, &mut self.stack);
+        }
         let mut warnings = Vec::new();
         let mut semantics = Vec::new();
         let mut llm = Vec::new();
