@@ -72,3 +72,126 @@ proptest! {
         }
     }
 }
+
+/// A keyword as written in a rule, with its naive meaning.
+#[derive(Clone, Debug)]
+enum Keyword {
+    Literal {
+        text: String,
+        case_sensitive: bool,
+    },
+    Regex {
+        body: String,
+        case_insensitive: bool,
+    },
+}
+
+impl Keyword {
+    fn source(&self) -> String {
+        match self {
+            Keyword::Literal {
+                text,
+                case_sensitive: false,
+            } => format!("\"{text}\""),
+            Keyword::Literal {
+                text,
+                case_sensitive: true,
+            } => format!("\"{text} case:true\""),
+            Keyword::Regex {
+                body,
+                case_insensitive,
+            } => format!("/{body}/{}", if *case_insensitive { "i" } else { "" }),
+        }
+    }
+
+    /// The reference's semantics, computed the slow, obvious way.
+    fn naive_match(&self, text: &str) -> bool {
+        if text
+            .chars()
+            .all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+        {
+            return false;
+        }
+        match self {
+            Keyword::Literal {
+                text: pattern,
+                case_sensitive: true,
+            } => text.contains(pattern.as_str()),
+            Keyword::Literal {
+                text: pattern,
+                case_sensitive: false,
+            } => text.to_lowercase().contains(&pattern.to_lowercase()),
+            Keyword::Regex {
+                body,
+                case_insensitive,
+            } => {
+                let rust = novac::translate_python_regex(body).expect("translates");
+                regex::RegexBuilder::new(&rust)
+                    .case_insensitive(*case_insensitive)
+                    .build()
+                    .expect("builds")
+                    .is_match(text)
+            }
+        }
+    }
+}
+
+/// Text over a small alphabet with case pairs, non-ASCII letters, a final
+/// sigma and spaces, so that keywords hit often.
+fn small_text(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            'a', 'b', 'A', 'B', 'é', 'É', 'ж', 'Ж', 'σ', 'Σ', 'ß', ' ', '-', '1', '中',
+        ]),
+        0..max,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+fn keyword() -> impl Strategy<Value = Keyword> {
+    let literal = (
+        small_text(4).prop_filter("non-blank", |t| !t.trim().is_empty() && t.trim() == t),
+        any::<bool>(),
+    )
+        .prop_map(|(text, case_sensitive)| Keyword::Literal {
+            text,
+            case_sensitive,
+        });
+    let atom = prop::sample::select(vec![
+        "ab", "a", "b+", "[ab]", "é", "ж+", "\\d", "\\w", "\\s", "(ab|ba)", "σ", "\\bab", "b\\b",
+        "a{1,2}",
+    ]);
+    let regex =
+        (prop::collection::vec(atom, 1..4), any::<bool>()).prop_map(|(parts, case_insensitive)| {
+            Keyword::Regex {
+                body: parts.concat(),
+                case_insensitive,
+            }
+        });
+    prop_oneof![literal, regex]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Every tier of the keyword engine (folded literals, exact literals,
+    /// exact and atom regexes, deferred verification) equals a naive
+    /// per-keyword evaluation.
+    #[test]
+    fn keyword_engine_equals_naive_matching(keywords in prop::collection::vec(keyword(), 1..8), texts in prop::collection::vec(small_text(24), 1..6)) {
+        let mut source = String::new();
+        for (i, k) in keywords.iter().enumerate() {
+            source.push_str(&format!("rule R{i} {{\n keywords:\n  $k = {}\n condition:\n  $k\n}}\n", k.source()));
+        }
+        let rules = novac::Compiler::new().add_source(&source).expect("compiles").build().expect("builds");
+        let mut scanner = novac::Scanner::new(&rules);
+        for text in &texts {
+            let result = scanner.scan(text);
+            for (i, k) in keywords.iter().enumerate() {
+                let name = format!("R{i}");
+                let got = result.matched().any(|r| r.rule == name);
+                prop_assert_eq!(got, k.naive_match(text), "keyword {} on {:?}", k.source(), text);
+            }
+        }
+    }
+}
