@@ -91,8 +91,6 @@ codes! {
         "A meta line without `=` is ignored.";
     MISSING_OPEN_BRACE = "W004" "missing-open-brace" Warning
         "The rule has no `{`; the reference accepts this but other tools may not.";
-    TAGS_IGNORED = "W005" "tags-ignored" Warning
-        "Tags after the rule name are accepted and ignored, as in the reference.";
     UNUSED_VARIABLE = "W101" "unused-variable" Warning
         "A variable is defined but the condition never uses it; it is never evaluated.";
     OPERATOR_CASE = "W102" "operator-case" Warning

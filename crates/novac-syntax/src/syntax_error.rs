@@ -7,6 +7,8 @@ use crate::parser::Rule;
 use crate::span::Span;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
+const RULE_NAME_HELP: &str = "a rule name may contain only letters, digits and underscores";
+
 /// Converts a pest error on `text` (which starts at byte `base` of the file).
 pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Diagnostic {
     let pos = match error.location {
@@ -62,6 +64,20 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
     };
     let mut diagnostic =
         Diagnostic::new(&codes::SYNTAX, span, message).with_label("unexpected here");
+    let header = text
+        .get(..pos)
+        .is_some_and(|t| !t.contains('\n') && t.trim_start().starts_with("rule"));
+    if header && !line_rest.starts_with(char::is_whitespace) && !line_rest.is_empty() {
+        // The name runs into a character that cannot be part of it (`My-Rule`).
+        return Diagnostic::new(
+            &codes::BAD_RULE_NAME,
+            span,
+            format!("invalid character {found} in the rule name"),
+        )
+        .with_label("the name must end before this")
+        .with_help(RULE_NAME_HELP)
+        .with_note("nova-hunting would silently call this rule by the part before it");
+    }
     if let Some(help) = help_for(line_rest, &positives, text, pos) {
         diagnostic = diagnostic.with_help(help);
     }
@@ -231,7 +247,7 @@ fn help_for(line_rest: &str, positives: &[Rule], text: &str, pos: usize) -> Opti
             .iter()
             .any(|r| matches!(r, Rule::tags | Rule::open_brace))
     {
-        return Some("a rule name may contain only letters, digits and underscores".to_string());
+        return Some(RULE_NAME_HELP.to_string());
     }
     if positives.contains(&Rule::threshold) && rest.starts_with('(') {
         return Some("write the threshold as a number between 0 and 1, e.g. `(0.5)`".to_string());
