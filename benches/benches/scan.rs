@@ -64,7 +64,7 @@ fn bench_prompts<F: FnMut(&str) -> usize>(
 fn compile(source: &str) -> novac::Rules {
     let mut c = novac::Compiler::new();
     c.add_source(source).map(|_| ()).expect("rules check");
-    c.build().expect("rules build")
+    c.allow_missing_model(true).build().expect("rules build")
 }
 
 fn bench_public(c: &mut Criterion) {
@@ -158,7 +158,7 @@ fn bench_compile(c: &mut Criterion) {
                 c.add_source(&source).map(|_| ()).expect("rules check");
                 c
             },
-            |mut c| c.build().expect("rules build"),
+            |mut c| c.allow_missing_model(true).build().expect("rules build"),
             BatchSize::PerIteration,
         )
     });

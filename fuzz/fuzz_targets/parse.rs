@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut compiler = novac::Compiler::new();
     if compiler.add_source(&text).is_ok() {
-        if let Ok(rules) = compiler.build() {
+        if let Ok(rules) = compiler.allow_missing_model(true).build() {
             let _ = novac::Scanner::new(&rules).scan(&text);
         }
     }

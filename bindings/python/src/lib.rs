@@ -11,9 +11,10 @@
 //!   `RuntimeError`: every entry point that runs core code is wrapped in
 //!   `catch_unwind`.
 //!
-//! Pickling (`to_bytes`, `__reduce__`) keeps the rule *sources* and
-//! recompiles them on load; a versioned binary bundle format is planned.
+//! `to_bytes` / `from_bytes` and pickling use compiled bundles
+//! ([`bundle`]): loading skips parsing and checking.
 
+mod bundle;
 mod diag;
 mod plugins;
 mod results;
@@ -31,11 +32,6 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// The format name written by `Rules.to_bytes()`.
-const BYTES_FORMAT: &str = "novac-rules-sources";
-/// The version of that format.
-const BYTES_VERSION: u64 = 1;
 
 fn panic_text(payload: Box<dyn Any + Send>) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -144,52 +140,36 @@ fn check(
 /// letters folded, zero-width characters removed).
 #[pyfunction]
 fn normalize(py: Python<'_>, text: String) -> PyResult<String> {
-    py.allow_threads(|| guarded(|| novac::normalize::normalize(&text)))
+    py.allow_threads(|| guarded(|| novac::normalize::normalize(&text).into_owned()))
 }
 
-/// Rebuilds `Rules` from `Rules.to_bytes()` (used by pickle).
+/// Loads `Rules` from a compiled bundle (`Rules.to_bytes()`, `novac compile`).
 #[pyfunction]
 fn _rules_from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyRules> {
-    let value: serde_json::Value = serde_json::from_slice(data)
-        .map_err(|e| PyValueError::new_err(format!("not a novac rules bundle: {e}")))?;
-    let format = value.get("format").and_then(|v| v.as_str());
-    if format != Some(BYTES_FORMAT) {
-        return Err(PyValueError::new_err(
-            "not a novac rules bundle (unknown format)",
-        ));
-    }
-    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-    if version != BYTES_VERSION {
-        return Err(PyValueError::new_err(format!(
-            "novac rules bundle version {version} is not supported (this novac reads version {BYTES_VERSION})"
-        )));
-    }
-    let meta_lints = value
-        .get("meta_lints")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let mut sources = Vec::new();
-    for s in value
-        .get("sources")
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-    {
-        let origin = s.get("origin").and_then(|v| v.as_str());
-        let text = s.get("text").and_then(|v| v.as_str());
-        match (origin, text) {
-            (Some(origin), Some(text)) => sources.push(Input::Source {
-                origin: origin.to_string(),
-                text: text.to_string(),
-            }),
-            _ => {
-                return Err(PyValueError::new_err(
-                    "corrupt novac rules bundle (bad source entry)",
-                ))
-            }
-        }
-    }
-    compile_inputs(py, sources, meta_lints)
+    let rules = py.allow_threads(|| guarded(|| bundle::load(data)))??;
+    Ok(PyRules::new(
+        diag::Compiled {
+            rules,
+            sources: Vec::new(),
+            warnings: Vec::new(),
+        },
+        false,
+    ))
+}
+
+/// Unpickles `Rules`: a bundle plus the sources, warnings and options.
+#[pyfunction]
+fn _rules_from_pickle(py: Python<'_>, data: &[u8], extras: &[u8]) -> PyResult<PyRules> {
+    let extras = bundle::extras_from_json(extras)?;
+    let rules = py.allow_threads(|| guarded(|| bundle::load(data)))??;
+    Ok(PyRules::new(
+        diag::Compiled {
+            rules,
+            sources: extras.sources,
+            warnings: extras.warnings,
+        },
+        extras.meta_lints,
+    ))
 }
 
 /// Panics inside the panic guard (tests that a panic becomes a `RuntimeError`).
@@ -272,19 +252,10 @@ impl PyRules {
             .ok_or_else(|| PyKeyError::new_err(format!("no rule named {name:?}")))
     }
 
-    fn bytes(&self) -> Vec<u8> {
-        let sources: Vec<serde_json::Value> = self
-            .sources
-            .iter()
-            .map(|(origin, text)| serde_json::json!({ "origin": origin, "text": text }))
-            .collect();
-        let value = serde_json::json!({
-            "format": BYTES_FORMAT,
-            "version": BYTES_VERSION,
-            "meta_lints": self.meta_lints,
-            "sources": sources,
-        });
-        value.to_string().into_bytes()
+    fn bytes(&self) -> PyResult<Vec<u8>> {
+        self.inner
+            .serialize()
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 }
 
@@ -292,6 +263,7 @@ impl PyRules {
 struct ScanConfig<'a> {
     normalize: bool,
     debug: bool,
+    max_prompt_bytes: Option<usize>,
     semantic: Option<SemanticBridge<'a>>,
     llm: Option<&'a LlmPlugin>,
 }
@@ -300,6 +272,8 @@ fn make_scanner<'a>(rules: &'a novac::Rules, cfg: &'a ScanConfig<'a>) -> novac::
     let mut s = novac::Scanner::new(rules).options(novac::ScanOptions {
         normalize: false,
         debug: cfg.debug,
+        max_prompt_bytes: cfg.max_prompt_bytes,
+        ..Default::default()
     });
     if let Some(b) = &cfg.semantic {
         s = s.semantic_evaluator(b);
@@ -313,15 +287,28 @@ fn make_scanner<'a>(rules: &'a novac::Rules, cfg: &'a ScanConfig<'a>) -> novac::
 /// One prompt's results as plain data, offsets in characters.
 type ScanData = (Vec<RuleData>, Option<String>);
 
+pyo3::create_exception!(
+    novac,
+    ScanError,
+    PyValueError,
+    "A prompt the scan refused (over `max_prompt_bytes`), or a required stage that failed."
+);
+
+/// Why `scan_many` stopped: a prompt the scanner refused (with its index), or no threads.
+enum PromptFailure {
+    Scan(usize, novac::ScanError),
+    Threads(String),
+}
+
 fn scan_one(
     scanner: &mut novac::Scanner<'_>,
     prompt: &str,
     normalize: bool,
     metas: &[Meta],
-) -> ScanData {
-    let normalized = normalize.then(|| novac::normalize::normalize(prompt));
+) -> Result<ScanData, novac::ScanError> {
+    let normalized = normalize.then(|| novac::normalize::normalize(prompt).into_owned());
     let text = normalized.as_deref().unwrap_or(prompt);
-    let result = scanner.scan(text);
+    let result = scanner.try_scan(text)?;
     // Byte offsets → character offsets, in one pass over the text.
     let (offsets, chars) = if text.is_ascii() {
         (Vec::new(), Vec::new())
@@ -395,7 +382,7 @@ fn scan_one(
             rule: r.rule,
         })
         .collect();
-    (rules, normalized)
+    Ok((rules, normalized))
 }
 
 fn to_python(py: Python<'_>, data: ScanData) -> PyResult<PyScanResult> {
@@ -434,7 +421,8 @@ impl PyRules {
     /// of every variable. `semantic_evaluator` / `llm_evaluator`: plug-ins
     /// (see `SemanticPlugin`, `LlmPlugin`); without them, rules that need
     /// those stages fail closed with a warning.
-    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None))]
+    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None))]
+    #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
         py: Python<'_>,
@@ -443,31 +431,35 @@ impl PyRules {
         debug: bool,
         semantic_evaluator: Option<&Bound<'_, PyAny>>,
         llm_evaluator: Option<&Bound<'_, PyAny>>,
+        max_prompt_bytes: Option<usize>,
     ) -> PyResult<PyScanResult> {
         let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
         let llm = plugins::llm_plugin(py, llm_evaluator)?;
-        let data = py.allow_threads(|| {
-            guarded(|| {
-                let cfg = ScanConfig {
-                    normalize,
-                    debug,
-                    semantic: semantic.as_ref().map(|p| SemanticBridge {
-                        plugin: p.get(),
-                        thresholds: &self.thresholds,
-                    }),
-                    llm: llm.as_ref().map(|p| p.get()),
-                };
-                let mut scanner = make_scanner(&self.inner, &cfg);
-                scan_one(&mut scanner, &prompt, cfg.normalize, &self.metas)
-            })
-        })?;
+        let data = py
+            .allow_threads(|| {
+                guarded(|| {
+                    let cfg = ScanConfig {
+                        normalize,
+                        debug,
+                        max_prompt_bytes,
+                        semantic: semantic.as_ref().map(|p| SemanticBridge {
+                            plugin: p.get(),
+                            thresholds: &self.thresholds,
+                        }),
+                        llm: llm.as_ref().map(|p| p.get()),
+                    };
+                    let mut scanner = make_scanner(&self.inner, &cfg);
+                    scan_one(&mut scanner, &prompt, cfg.normalize, &self.metas)
+                })
+            })?
+            .map_err(|e| ScanError::new_err(e.to_string()))?;
         to_python(py, data)
     }
 
     /// Scans many prompts in parallel (rayon; `threads=None` or `0` uses every core,
     /// `threads=1` runs on the calling thread) and returns one `ScanResult`
     /// per prompt, in order. Runs without the GIL (except inside plug-ins).
-    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None))]
+    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None))]
     #[allow(clippy::too_many_arguments)]
     fn scan_many(
         &self,
@@ -478,15 +470,17 @@ impl PyRules {
         debug: bool,
         semantic_evaluator: Option<&Bound<'_, PyAny>>,
         llm_evaluator: Option<&Bound<'_, PyAny>>,
+        max_prompt_bytes: Option<usize>,
     ) -> PyResult<Vec<PyScanResult>> {
         let prompts = extract_prompts(prompts)?;
         let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
         let llm = plugins::llm_plugin(py, llm_evaluator)?;
         let data = py.allow_threads(|| {
-            guarded(|| -> Result<Vec<ScanData>, String> {
+            guarded(|| -> Result<Vec<ScanData>, PromptFailure> {
                 let cfg = ScanConfig {
                     normalize,
                     debug,
+                    max_prompt_bytes,
                     semantic: semantic.as_ref().map(|p| SemanticBridge {
                         plugin: p.get(),
                         thresholds: &self.thresholds,
@@ -496,35 +490,42 @@ impl PyRules {
                 let rules: &novac::Rules = &self.inner;
                 let metas: &[Meta] = &self.metas;
                 let cfg = &cfg;
-                let run = || -> Vec<ScanData> {
+                let one = |s: &mut novac::Scanner<'_>, (i, p): (usize, &String)| {
+                    scan_one(s, p, cfg.normalize, metas).map_err(|e| PromptFailure::Scan(i, e))
+                };
+                let run = || -> Result<Vec<ScanData>, PromptFailure> {
                     prompts
                         .par_iter()
-                        .map_init(
-                            || make_scanner(rules, cfg),
-                            |s, p| scan_one(s, p, cfg.normalize, metas),
-                        )
+                        .enumerate()
+                        .map_init(|| make_scanner(rules, cfg), one)
                         .collect()
                 };
                 match threads {
                     Some(1) => {
                         let mut s = make_scanner(rules, cfg);
-                        Ok(prompts
+                        prompts
                             .iter()
-                            .map(|p| scan_one(&mut s, p, cfg.normalize, metas))
-                            .collect())
+                            .enumerate()
+                            .map(|ip| one(&mut s, ip))
+                            .collect()
                     }
                     Some(n) if n > 1 => {
                         let pool = rayon::ThreadPoolBuilder::new()
                             .num_threads(n)
                             .build()
-                            .map_err(|e| format!("cannot start {n} threads: {e}"))?;
-                        Ok(pool.install(run))
+                            .map_err(|e| {
+                                PromptFailure::Threads(format!("cannot start {n} threads: {e}"))
+                            })?;
+                        pool.install(run)
                     }
-                    _ => Ok(run()),
+                    _ => run(),
                 }
             })
         })?;
-        let data = data.map_err(PyRuntimeError::new_err)?;
+        let data = data.map_err(|f| match f {
+            PromptFailure::Scan(i, e) => ScanError::new_err(format!("prompt {i}: {e}")),
+            PromptFailure::Threads(msg) => PyRuntimeError::new_err(msg),
+        })?;
         data.into_iter().map(|d| to_python(py, d)).collect()
     }
 
@@ -632,13 +633,15 @@ impl PyRules {
         Ok(list)
     }
 
-    /// The rule set as bytes: currently the rule *sources*, recompiled by
-    /// `Rules.from_bytes` (a versioned binary bundle format is planned).
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.bytes())
+    /// The rule set as a compiled bundle (the format of `novac compile`):
+    /// versioned, checksummed, loaded by `Rules.from_bytes` without parsing
+    /// or checking. Sources and warnings are not part of a bundle.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.bytes()?))
     }
 
-    /// Rebuilds rules written by `to_bytes` (recompiles them).
+    /// Loads a bundle written by `to_bytes` or `novac compile`; raises
+    /// `ValueError` saying why for truncated, corrupted or other-version data.
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyRules> {
         _rules_from_bytes(py, data)
@@ -648,8 +651,14 @@ impl PyRules {
         &self,
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let f = py.import("novac._novac")?.getattr("_rules_from_bytes")?;
-        Ok((f, PyTuple::new(py, [PyBytes::new(py, &self.bytes())])?))
+        let f = py.import("novac._novac")?.getattr("_rules_from_pickle")?;
+        let extras = bundle::extras_to_json(&bundle::Extras {
+            sources: self.sources.as_ref().clone(),
+            meta_lints: self.meta_lints,
+            warnings: self.warnings.clone(),
+        });
+        let args = [PyBytes::new(py, &self.bytes()?), PyBytes::new(py, &extras)];
+        Ok((f, PyTuple::new(py, args)?))
     }
 
     fn __copy__(slf: Py<Self>) -> Py<Self> {
@@ -683,6 +692,7 @@ fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("CompileError", py.get_type::<diag::CompileError>())?;
+    m.add("ScanError", py.get_type::<ScanError>())?;
     m.add_class::<PyRules>()?;
     m.add_class::<PyScanResult>()?;
     m.add_class::<PyRuleResult>()?;
@@ -693,6 +703,7 @@ fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(_rules_from_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(_rules_from_pickle, m)?)?;
     m.add_function(wrap_pyfunction!(_rule_sources, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
     m.add_function(wrap_pyfunction!(diag::_diagnostic_from_dict, m)?)?;

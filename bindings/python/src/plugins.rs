@@ -5,7 +5,7 @@
 //! error shape) becomes an `Err(String)`, which the core turns into a
 //! fail-closed warning on the rule: a plug-in never crashes a scan.
 
-use novac::{LlmJudge, LlmVerdict, SemanticEvaluator};
+use novac::{EmbedError, Embedder, LlmError, LlmJudge, LlmRequest, LlmVerdict, SemanticEvaluator};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -285,6 +285,47 @@ impl SemanticEvaluator for SemanticBridge<'_> {
     }
 }
 
+/// An `encode(texts)` plug-in is also a [`novac::Embedder`] (vectors are
+/// L2-normalised by the core), so Rust hosts can hand a Python model to
+/// `Compiler::embedder` or `Scanner::embedder`. Other modes cannot embed.
+impl Embedder for SemanticPlugin {
+    fn model_id(&self) -> String {
+        Python::with_gil(|py| {
+            let obj = self.obj.bind(py);
+            let name = obj
+                .getattr("model_id")
+                .or_else(|_| obj.getattr("model_name"))
+                .and_then(|n| n.str().map(|s| s.to_string()))
+                .unwrap_or_else(|_| {
+                    obj.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default()
+                });
+            format!("python:{name}")
+        })
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if self.mode != SemanticMode::Encode {
+            return Err(EmbedError(format!(
+                "a semantic plug-in in {:?} mode cannot embed texts; it needs `encode(texts)`",
+                self.mode.name()
+            )));
+        }
+        Python::with_gil(|py| {
+            let run = || -> PyResult<Vec<Vec<f32>>> {
+                let out = self
+                    .obj
+                    .bind(py)
+                    .call_method1("encode", (texts.to_vec(),))?;
+                as_list(out)?.extract()
+            };
+            run().map_err(|e| EmbedError(error_text(py, &e)))
+        })
+    }
+}
+
 /// A Python object used as the LLM stage: anything with nova-hunting's
 /// `evaluate_prompt(prompt_template, text, temperature=...) -> (matched, confidence, details)`.
 /// A `details` dict with a truthy `"error"` (or an exception) fails the rule closed.
@@ -349,6 +390,8 @@ impl LlmPlugin {
         };
         let details = out.get_item(2).ok();
         let mut reason = String::new();
+        let mut model = String::new();
+        let mut cached = false;
         if let Some(details) = details {
             if let Ok(d) = details.downcast::<PyDict>() {
                 if let Some(error) = d.get_item("error")? {
@@ -362,29 +405,34 @@ impl LlmPlugin {
                         Err(_) => r.str()?.to_string(),
                     };
                 }
+                if let Some(m) = d.get_item("model")? {
+                    if !m.is_none() {
+                        model = m.str()?.to_string();
+                    }
+                }
+                if let Some(c) = d.get_item("cache_hit")? {
+                    cached = c.is_truthy()?;
+                }
             }
         }
         Ok(Ok(LlmVerdict {
             matched,
             confidence: confidence as f32,
             reason,
+            model,
+            cached,
         }))
     }
 }
 
 impl LlmJudge for LlmPlugin {
-    fn judge(
-        &self,
-        instruction: &str,
-        prompt: &str,
-        temperature: f32,
-    ) -> Result<LlmVerdict, String> {
-        Python::with_gil(
-            |py| match self.judge_py(py, instruction, prompt, temperature) {
-                Ok(r) => r,
-                Err(e) => Err(error_text(py, &e)),
-            },
-        )
+    fn judge(&self, request: &LlmRequest<'_>) -> Result<LlmVerdict, LlmError> {
+        Python::with_gil(|py| {
+            match self.judge_py(py, request.instruction, request.text, request.temperature) {
+                Ok(r) => r.map_err(LlmError::Other),
+                Err(e) => Err(LlmError::Other(error_text(py, &e))),
+            }
+        })
     }
 }
 

@@ -53,6 +53,7 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     }
     let mut compiler = Compiler::with_options(CompileOptions {
         meta_lints: args.meta_lints,
+        ..CompileOptions::default()
     });
     let mut files = Vec::new();
     for path in &args.paths {

@@ -5,10 +5,19 @@
 //! 0 when clean, 1 on rule errors (or warnings with `--deny-warnings`), 2 on
 //! usage errors.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod check;
+mod compile;
+mod fmt;
 mod input;
+pub(crate) mod llm_config;
+mod mcp;
 mod sarif;
 mod scan;
+mod semantic;
+mod sidecar;
+mod test_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -27,6 +36,14 @@ enum Command {
     Check(check::CheckArgs),
     /// Scan prompts with rules.
     Scan(scan::ScanArgs),
+    /// Compile rules into a bundle (`.novc`) that loads without re-checking.
+    Compile(compile::CompileArgs),
+    /// Format rule files canonically (keeps every comment).
+    Fmt(fmt::FmtArgs),
+    /// Run the example prompts of rule-test sidecars (`<stem>.tests.yaml`).
+    Test(test_cmd::TestArgs),
+    /// Serve `validate_prompt` to MCP clients over stdio (a gateway).
+    Mcp(mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +51,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Compile(args) => compile::run(args),
+        Command::Test(args) => test_cmd::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Mcp(args) => mcp::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

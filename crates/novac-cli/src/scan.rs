@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Arguments of `novac scan`.
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Rule files or directories of `.nov` files.
+    /// Rule files or directories of `.nov` files, and compiled bundles (`novac compile`).
     #[arg(short, long = "rules", required = true, num_args = 1..)]
     rules: Vec<PathBuf>,
     /// Scan this prompt.
@@ -37,6 +37,14 @@ pub struct ScanArgs {
     /// Report every rule and variable, not only matches.
     #[arg(long)]
     debug: bool,
+    /// Refuse (exit 2) a prompt larger than this many bytes (default: no
+    /// limit below 4 GiB).
+    #[arg(long, value_name = "BYTES")]
+    max_prompt_bytes: Option<usize>,
+    #[command(flatten)]
+    semantic: crate::semantic::SemanticArgs,
+    #[command(flatten)]
+    llm: crate::llm_config::LlmArgs,
 }
 
 /// How results are printed.
@@ -53,16 +61,34 @@ enum Format {
 const BATCH: usize = 4096;
 
 pub fn run(args: ScanArgs) -> Result<u8> {
-    let rules = compile(&args.rules)?;
+    // Before the model loads: its runtime (candle's matrix kernels) starts
+    // rayon's global pool on first use, after which it cannot be resized.
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build_global()
             .context("cannot start threads")?;
     }
-    let options = ScanOptions {
+    let rules = compile_with(&args.rules, &args.semantic)?;
+    crate::semantic::warn_without_model(&rules, &args.semantic)?;
+    let embeds = rules.embedder().is_some();
+    let llm = crate::llm_config::setup(&args.llm)?;
+    if let Some(note) = llm.note(&rules) {
+        eprintln!("{note}");
+    }
+    let mut options = ScanOptions {
         normalize: args.normalize,
         debug: args.debug,
+        max_prompt_bytes: args.max_prompt_bytes,
+        ..ScanOptions::default()
+    };
+    options.llm = llm.options.clone();
+    let new_scanner = || {
+        let scanner = Scanner::new(&rules).options(options.clone());
+        match &llm.judge {
+            Some(judge) => scanner.llm_judge(judge.as_ref()),
+            None => scanner,
+        }
     };
     let color = crate::stdout_color();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -81,13 +107,30 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let mut seen = 0u64;
     let mut failed_closed = std::collections::BTreeSet::new();
     let mut handle = |batch: Vec<Prompt>| -> Result<()> {
-        let results: Vec<ScanResult> = batch
-            .par_iter()
-            .map_init(
-                || Scanner::new(&rules).options(options.clone()),
-                |scanner, p| scanner.scan(&p.text),
-            )
-            .collect();
+        let results: Vec<ScanResult> = if embeds {
+            // Prompts that need the model are embedded in batches.
+            batch
+                .par_chunks(novac::semantic::BATCH_SIZE)
+                .map_init(new_scanner, |scanner, chunk| {
+                    let texts: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
+                    scanner.try_scan_batch(&texts).map_err(|(i, e)| {
+                        anyhow::Error::new(e).context(format!("prompt {}", chunk[i].id))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .collect()
+        } else {
+            batch
+                .par_iter()
+                .map_init(new_scanner, |scanner, p| {
+                    scanner
+                        .try_scan(&p.text)
+                        .with_context(|| format!("prompt {}", p.id))
+                })
+                .collect::<Result<_>>()?
+        };
         for (prompt, result) in batch.iter().zip(&results) {
             any_match |= result.is_match();
             for r in result.rules.iter().filter(|r| !r.warnings.is_empty()) {
@@ -140,7 +183,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     if !failed_closed.is_empty() && args.format == Format::Human && !args.debug {
         let names: Vec<&str> = failed_closed.iter().map(String::as_str).collect();
         eprintln!(
-            "note: {} rule(s) need the semantic or LLM stage, which is not configured, and were not matched (fail closed): {}",
+            "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed): {}",
             names.len(),
             names.join(", ")
         );
@@ -148,9 +191,20 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     Ok(if any_match { 0 } else { 1 })
 }
 
-/// Compiles the rule paths, printing diagnostics of failing files to stderr.
+/// Compiles the rule paths, printing diagnostics of failing files to stderr;
+/// rules with semantics fail closed at scan time (no model).
+#[allow(dead_code)]
 pub fn compile(paths: &[PathBuf]) -> Result<Rules> {
+    compile_with(paths, &crate::semantic::SemanticArgs::default())
+}
+
+/// [`compile`] with the semantic options (a model, or the reference's fail-closed behaviour).
+pub fn compile_with(paths: &[PathBuf], semantic: &crate::semantic::SemanticArgs) -> Result<Rules> {
+    if let Some(rules) = crate::compile::with_bundles(paths, semantic)? {
+        return Ok(rules);
+    }
     let mut compiler = Compiler::new();
+    crate::semantic::configure(&mut compiler, semantic)?;
     let mut failed = false;
     for path in paths {
         match compiler.add_path(path) {
@@ -195,10 +249,20 @@ fn rule_json(r: &RuleResult) -> serde_json::Value {
         "warnings": r.warnings,
     });
     if !r.semantics.is_empty() {
-        value["semantic_scores"] = serde_json::json!(r.semantics);
+        let scores: serde_json::Map<String, serde_json::Value> = r
+            .semantics
+            .iter()
+            .map(|s| (s.var.clone(), serde_json::json!(s.score)))
+            .collect();
+        value["semantic_scores"] = serde_json::Value::Object(scores);
     }
     if !r.llm.is_empty() {
-        value["llm"] = serde_json::json!(r.llm);
+        let llm: serde_json::Map<String, serde_json::Value> = r
+            .llm
+            .iter()
+            .map(|l| (l.var.clone(), serde_json::json!(l.verdict)))
+            .collect();
+        value["llm"] = serde_json::Value::Object(llm);
     }
     if let Some(vars) = &r.variables {
         value["variables"] = serde_json::json!(vars);
@@ -223,7 +287,11 @@ fn write_human(
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    for r in result.rules.iter().filter(|r| r.matched || debug) {
+    for r in result
+        .rules
+        .iter()
+        .filter(|r| r.matched || debug || !r.warnings.is_empty())
+    {
         let severity = rules
             .rule(r.index)
             .and_then(|i| i.meta_value("severity"))
@@ -238,8 +306,13 @@ fn write_human(
         } else {
             writeln!(
                 out,
-                "{bold}{id}{reset}: {} {dim}(not matched){reset}",
-                r.rule
+                "{bold}{id}{reset}: {} {dim}(not matched{}){reset}",
+                r.rule,
+                if r.warnings.is_empty() {
+                    ""
+                } else {
+                    ": failed closed"
+                }
             )?;
         }
         for k in &r.keywords {
@@ -269,7 +342,7 @@ fn write_human(
         for l in &r.llm {
             writeln!(
                 out,
-                "    {} {} (confidence {:.2}): {}",
+                "    {} {} (confidence {:.2}, {}{}): {}",
                 l.var,
                 if l.verdict.matched {
                     "matched"
@@ -277,6 +350,8 @@ fn write_human(
                     "not matched"
                 },
                 l.verdict.confidence,
+                l.verdict.model,
+                if l.verdict.cached { ", cached" } else { "" },
                 l.verdict.reason
             )?;
         }

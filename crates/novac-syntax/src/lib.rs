@@ -31,7 +31,7 @@ pub mod span;
 mod syntax_error;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use parser::{parse, Parsed, MAX_CONDITION_DEPTH};
+pub use parser::{parse, parse_with_limits, ParseLimits, Parsed, MAX_CONDITION_DEPTH};
 pub use span::{LineCol, LineIndex, Span, Spanned};
 
 /// The largest rule source (one file) the parser accepts: 16 MiB.

@@ -46,21 +46,45 @@ impl Parsed {
     }
 }
 
-/// Parses the text of a `.nov` file.
+/// Limits the parser enforces on hostile input (see [`parse_with_limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// Largest source in bytes (error E012 above it); default [`crate::MAX_SOURCE_LEN`].
+    pub max_source_len: usize,
+    /// Deepest nesting of parentheses and `not`s in a condition (error E009
+    /// above it); default [`MAX_CONDITION_DEPTH`].
+    pub max_condition_depth: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> ParseLimits {
+        ParseLimits {
+            max_source_len: crate::MAX_SOURCE_LEN,
+            max_condition_depth: MAX_CONDITION_DEPTH,
+        }
+    }
+}
+
+/// Parses the text of a `.nov` file with the default [`ParseLimits`].
 pub fn parse(source: &str) -> Parsed {
+    parse_with_limits(source, &ParseLimits::default())
+}
+
+/// Parses the text of a `.nov` file, refusing input over `limits`.
+pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
     let mut diagnostics = Vec::new();
     let mut file = File {
         rules: Vec::new(),
         outside_text: Vec::new(),
     };
-    if source.len() > crate::MAX_SOURCE_LEN {
+    if source.len() > limits.max_source_len {
         diagnostics.push(Diagnostic::new(
             &codes::SOURCE_TOO_LARGE,
             Span::empty(0),
             format!(
                 "the rule source is {} bytes; the limit is {} bytes",
                 source.len(),
-                crate::MAX_SOURCE_LEN
+                limits.max_source_len
             ),
         ));
         return Parsed { file, diagnostics };
@@ -89,7 +113,7 @@ pub fn parse(source: &str) -> Parsed {
             Rule::rule_chunk => {
                 chunks += 1;
                 let base = pair.as_span().start();
-                match parse_rule_chunk(pair.as_str(), base) {
+                match parse_rule_chunk(pair.as_str(), base, limits.max_condition_depth) {
                     Ok((rule, warnings)) => {
                         file.rules.push(rule);
                         diagnostics.extend(warnings);
@@ -136,8 +160,9 @@ pub fn parse(source: &str) -> Parsed {
 fn parse_rule_chunk(
     chunk: &str,
     base: usize,
+    max_depth: usize,
 ) -> Result<(ast::Rule, Vec<Diagnostic>), Box<Diagnostic>> {
-    check_nesting(chunk).map_err(|d| Box::new(d.shifted(base)))?;
+    check_nesting(chunk, max_depth).map_err(|d| Box::new(d.shifted(base)))?;
     let mut pairs = NovaGrammar::parse(Rule::rule_block, chunk)
         .map_err(|e| Box::new(from_pest_error(e, chunk, base)))?;
     let block = pairs.next().map(Pair::into_inner);
@@ -192,11 +217,11 @@ fn reference_cut(chunk: &str) -> Option<usize> {
     None
 }
 
-/// Refuses conditions that nest deeper than [`MAX_CONDITION_DEPTH`].
+/// Refuses conditions that nest deeper than `max_depth` ([`MAX_CONDITION_DEPTH`] by default).
 ///
 /// A cheap line scan over the condition section of a chunk, done before
 /// pest runs (pest and the Pratt parser recurse once per nesting level).
-fn check_nesting(chunk: &str) -> Result<(), Box<Diagnostic>> {
+fn check_nesting(chunk: &str, max_depth: usize) -> Result<(), Box<Diagnostic>> {
     let mut in_condition = false;
     let mut offset = 0;
     let mut depth = 0usize;
@@ -224,15 +249,13 @@ fn check_nesting(chunk: &str) -> Result<(), Box<Diagnostic>> {
                     }
                 }
                 previous_is_word = is_word;
-                if depth + nots > MAX_CONDITION_DEPTH {
+                if depth + nots > max_depth {
                     let at = offset + i;
                     return Err(Box::new(
                         Diagnostic::new(
                             &codes::TOO_DEEP,
                             Span::new(at, at + c.len_utf8()),
-                            format!(
-                                "the condition nests more than {MAX_CONDITION_DEPTH} levels deep"
-                            ),
+                            format!("the condition nests more than {max_depth} levels deep"),
                         )
                         .with_label("too deep here")
                         .with_help("simplify the condition, e.g. with `any of` or `all of`"),

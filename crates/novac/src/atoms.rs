@@ -40,6 +40,10 @@
 //! sequence of the whole regex is finite, every literal in it is exact, and
 //! the regex has no look-around assertion.
 //!
+//! Besides the chosen set, [`conjuncts`] returns further sets that every
+//! match also contains (one per part of a concatenation); the engine then
+//! triggers a regex only when all of them occurred.
+//!
 //! When nothing qualifies, [`AtomAnalysis::NoAtoms`] says why; the compiler
 //! turns that into the "slow pattern" lint, and the regex runs on every
 //! prompt (in linear time, but without a prefilter).
@@ -319,6 +323,61 @@ fn required(hir: &Hir, depth: usize, too_many: &mut bool) -> Option<Vec<Vec<u8>>
     best
 }
 
+/// At most this many atom sets are required of one regex (see [`conjuncts`]).
+pub const MAX_GROUPS: usize = 4;
+
+/// Further atom sets that every match of `hir` also contains, besides the
+/// set [`analyze`] chose: one per part of a concatenation (`\bword\b.{0,20}\bother\b`
+/// needs `word` *and* `other`). A regex whose atoms are common words is
+/// then triggered only when all of its sets occur, which is what makes the
+/// difference on real prompts: most single atom hits are not matches.
+///
+/// Each returned set satisfies the invariant of [`analyze`] on its own
+/// (every match contains one of its atoms); `primary` (the chosen set) is
+/// left out, and so are duplicates. At most [`MAX_GROUPS`]` - 1` sets,
+/// the ones with the longest shortest atom first.
+pub fn conjuncts(hir: &Hir, primary: &[Vec<u8>]) -> Vec<Vec<Vec<u8>>> {
+    let mut found = Vec::new();
+    collect_conjuncts(hir, 0, &mut found);
+    found.retain(|s| s.as_slice() != primary && min_len(s) >= MIN_ATOM_LEN);
+    found.sort_by(|a, b| {
+        (min_len(b), std::cmp::Reverse(b.len())).cmp(&(min_len(a), std::cmp::Reverse(a.len())))
+    });
+    let mut out: Vec<Vec<Vec<u8>>> = Vec::new();
+    for s in found {
+        if out.len() + 1 >= MAX_GROUPS {
+            break;
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// The required sets of the parts of concatenations reachable from `hir`
+/// through groups and repetitions with `min ≥ 1` (every match contains a
+/// match of each such part).
+fn collect_conjuncts(hir: &Hir, depth: usize, out: &mut Vec<Vec<Vec<u8>>>) {
+    if depth >= MAX_DEPTH / 4 {
+        return;
+    }
+    match hir.kind() {
+        HirKind::Capture(c) => collect_conjuncts(&c.sub, depth + 1, out),
+        HirKind::Repetition(r) if r.min >= 1 => collect_conjuncts(&r.sub, depth + 1, out),
+        HirKind::Concat(subs) if subs.len() <= MAX_RUNS => {
+            for sub in subs {
+                let mut too_many = false;
+                if let Some(lits) = required(sub, depth + 1, &mut too_many) {
+                    out.push(lits);
+                }
+                collect_conjuncts(sub, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Explains a `None` from [`required`].
 fn no_atom_reason(hir: &Hir, too_many: bool) -> String {
     if too_many {
@@ -403,6 +462,14 @@ mod tests {
         assert_eq!(atoms("ab", true), set(&["AB", "Ab", "aB", "ab"], true));
         assert_eq!(atoms("abc+d", false), set(&["abc"], false));
         assert_eq!(atoms("[a&&b]", false), set(&[], true));
+        assert_eq!(
+            conjuncts(&parse(r"\bfoo\b.{0,20}\bbar\b", false), &[b"foo".to_vec()]),
+            vec![vec![b"bar".to_vec()]]
+        );
+        assert_eq!(
+            conjuncts(&parse(r"\b(ab|cd)\s+xyz", false), &[b"xyz".to_vec()]),
+            vec![vec![b"ab".to_vec(), b"cd".to_vec()]]
+        );
         assert!(reason(&atoms(r"\w+", false)).contains("unbounded class"));
         assert!(reason(&atoms("a*", false)).contains("empty string"));
         assert!(reason(&atoms("[a-z]+@[a-z]+", false)).contains("1 byte (`@`)"));
@@ -531,6 +598,13 @@ mod tests {
                 let matched = verifier.is_match(h);
                 prop_assert!(!matched || hit, "{:?} matches {:?} without an atom of {:?}", re, h, set);
                 prop_assert!(!set.exact || matched == hit, "{:?} exact but disagrees on {:?}", re, h);
+            }
+            // Every further required set is necessary on its own too.
+            for group in conjuncts(&parse(&re, ci), &set.literals) {
+                for h in &hays {
+                    let hit = group.iter().any(|a| contains(h.as_bytes(), a));
+                    prop_assert!(!verifier.is_match(h) || hit, "{:?} matches {:?} without an atom of conjunct {:?}", re, h, group);
+                }
             }
         }
     }

@@ -8,13 +8,44 @@
 //! original with [`map_offsets`].
 
 /// Lower-cases `text` like Python's `str.lower()` into `out` (cleared first).
+///
+/// Character by character, with table-free fast paths for the scripts that
+/// dominate real prompts (ASCII, basic Cyrillic, and the caseless CJK,
+/// kana and Hangul blocks); every other character goes through
+/// `char::to_lowercase`. A text with a capital sigma, whose lower-case
+/// depends on its neighbours, uses `str::to_lowercase` as a whole. The test
+/// `fast_lowering_equals_std_for_every_char` checks every code point.
 pub(crate) fn lower_into(text: &str, out: &mut String) {
     out.clear();
     if text.is_ascii() {
         out.push_str(text);
         out.make_ascii_lowercase();
-    } else {
+    } else if text.contains('\u{3A3}') {
         out.push_str(&text.to_lowercase());
+    } else {
+        out.reserve(text.len());
+        for c in text.chars() {
+            match fast_lower(c) {
+                Some(l) => out.push(l),
+                None => out.extend(c.to_lowercase()),
+            }
+        }
+    }
+}
+
+/// The lower-case of `c` when it is one character and cheap to find.
+#[inline]
+fn fast_lower(c: char) -> Option<char> {
+    let u = c as u32;
+    match u {
+        0..=0x7F => Some(c.to_ascii_lowercase()),
+        // Cyrillic capitals Ѐ..Џ and А..Я; small letters а..џ.
+        0x400..=0x40F => char::from_u32(u + 0x50),
+        0x410..=0x42F => char::from_u32(u + 0x20),
+        0x430..=0x45F => Some(c),
+        // CJK punctuation, kana, CJK ideographs, Hangul: no case.
+        0x3000..=0x9FFF | 0xAC00..=0xD7A3 => Some(c),
+        _ => None,
     }
 }
 
@@ -39,7 +70,10 @@ pub(crate) fn map_offsets(text: &str, offsets: &[usize]) -> Vec<usize> {
     let mut next = 0;
     let mut lowered = 0;
     for (orig, c) in text.char_indices() {
-        let len: usize = c.to_lowercase().map(char::len_utf8).sum();
+        let len: usize = match fast_lower(c) {
+            Some(l) => l.len_utf8(),
+            None => c.to_lowercase().map(char::len_utf8).sum(),
+        };
         while next < offsets.len() && offsets[next] < lowered + len {
             result.push(orig);
             next += 1;
@@ -59,6 +93,23 @@ mod tests {
         let mut out = String::new();
         lower_into("İSTANBUL ΟΔΟΣ Straße", &mut out);
         assert_eq!(out, "i\u{307}stanbul οδος straße");
+    }
+
+    #[test]
+    fn fast_lowering_equals_std_for_every_char() {
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            if let Some(l) = fast_lower(c) {
+                let std: Vec<char> = c.to_lowercase().collect();
+                assert_eq!(std, vec![l], "U+{u:04X}");
+            }
+        }
+        let mut out = String::new();
+        let text = "Привет, МИР! 你好 Ѐ İx ΣΑΣ σ";
+        lower_into(text, &mut out);
+        assert_eq!(out, text.to_lowercase());
+        lower_into("ПРИВЕТ İx", &mut out);
+        assert_eq!(out, "ПРИВЕТ İx".to_lowercase());
     }
 
     #[test]

@@ -22,6 +22,7 @@
 use crate::checker::check_rule;
 use crate::ir::{KeywordPattern, Pattern, RuleIr};
 use crate::keywords::{KeywordEngine, PatternTable};
+use crate::limits::CompileLimits;
 use crate::rules::{CompiledRule, Rules};
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
@@ -59,6 +60,24 @@ pub enum CompileError {
     /// The keyword engine could not be built (a size limit was exceeded).
     #[error("cannot build the keyword automaton: {0}")]
     Engine(String),
+    /// The rule set goes over a [`CompileLimits`] limit.
+    #[error("{0}")]
+    Limit(#[from] crate::limits::LimitError),
+    /// Rules use semantics but no embedding model is configured
+    /// (see [`Compiler::embedder`] and [`Compiler::allow_missing_model`]).
+    #[error(
+        "rule(s) {} use semantic matching, but no embedding model is configured: {}; \
+         or opt into the reference's behaviour (such rules do not match, with a warning)",
+        rules.join(", "),
+        crate::semantic::MODEL_HELP
+    )]
+    ModelRequired {
+        /// The rules that use semantics (at most 10 names).
+        rules: Vec<String>,
+    },
+    /// The embedding model failed while embedding the semantic phrases.
+    #[error("cannot embed the semantic phrases: {0}")]
+    Embedding(#[from] crate::semantic::EmbedError),
 }
 
 /// Options of the checker.
@@ -66,6 +85,8 @@ pub enum CompileError {
 pub struct CompileOptions {
     /// Run the metadata lints (W201–W206): required keys, uuid v4, severity, ISO date.
     pub meta_lints: bool,
+    /// Resource limits (source size, nesting, patterns, regex and automaton memory).
+    pub limits: CompileLimits,
 }
 
 /// The findings about one source.
@@ -104,6 +125,10 @@ pub struct Compiler {
     failed_sources: usize,
     /// Regex plans computed by the W104 lint, reused by `build`.
     plans: crate::keywords::PlanCache,
+    /// The model that embeds semantic phrases (at build) and prompts (at scan).
+    embedder: Option<crate::semantic::SharedEmbedder>,
+    /// What `build` does for rules with semantics when there is no model.
+    missing_model: crate::semantic::MissingModel,
 }
 
 impl Compiler {
@@ -120,6 +145,31 @@ impl Compiler {
         }
     }
 
+    /// Sets the embedding model: `build` embeds every distinct semantic
+    /// phrase once and stores the vectors in the [`Rules`], which then embed
+    /// prompts with it when a rule needs the semantic stage.
+    pub fn embedder(
+        &mut self,
+        embedder: std::sync::Arc<dyn crate::semantic::Embedder>,
+    ) -> &mut Compiler {
+        self.embedder = Some(crate::semantic::SharedEmbedder(embedder));
+        self
+    }
+
+    /// Without a model, build rules that use semantics anyway, with the
+    /// reference's behaviour: they do not match and carry the warning
+    /// `Rule 'X' requires semantic evaluation, but no semantic evaluator is
+    /// available.` (unless a hook is plugged into the scanner). Without this,
+    /// `build` fails with [`CompileError::ModelRequired`].
+    pub fn allow_missing_model(&mut self, allow: bool) -> &mut Compiler {
+        self.missing_model = if allow {
+            crate::semantic::MissingModel::FailClosed
+        } else {
+            crate::semantic::MissingModel::Error
+        };
+        self
+    }
+
     /// Adds rules from source text (named `<source>` in diagnostics).
     pub fn add_source(&mut self, text: &str) -> Result<&mut Compiler, CompileError> {
         self.add_named_source("<source>", text)
@@ -131,7 +181,7 @@ impl Compiler {
         origin: &str,
         text: &str,
     ) -> Result<&mut Compiler, CompileError> {
-        let parsed = novac_syntax::parse(text);
+        let parsed = novac_syntax::parse_with_limits(text, &self.options.limits.parse_limits());
         let mut diagnostics = parsed.diagnostics;
         let mut checked = Vec::new();
         let report_index = self.reports.len();
@@ -234,7 +284,27 @@ impl Compiler {
             return Err(CompileError::SourcesHaveErrors(self.failed_sources));
         }
         self.names.clear();
-        build_rules(std::mem::take(&mut self.rules), &mut self.plans)
+        let mut rules = build_rules(
+            std::mem::take(&mut self.rules),
+            &mut self.plans,
+            &self.options.limits,
+        )?;
+        match &self.embedder {
+            Some(e) => rules.semantic.attach(e.0.clone())?,
+            None if self.missing_model == crate::semantic::MissingModel::Error => {
+                let names: Vec<String> = rules
+                    .iter()
+                    .filter(|r| r.uses_semantics())
+                    .map(|r| r.name().to_string())
+                    .take(10)
+                    .collect();
+                if !names.is_empty() {
+                    return Err(CompileError::ModelRequired { rules: names });
+                }
+            }
+            None => {}
+        }
+        Ok(rules)
     }
 }
 
@@ -242,9 +312,21 @@ impl Compiler {
 pub(crate) fn build_rules(
     irs: Vec<RuleIr>,
     plans: &mut crate::keywords::PlanCache,
+    limits: &CompileLimits,
+) -> Result<Rules, CompileError> {
+    build_rules_with(irs, plans, limits, crate::keywords::Verifiers::Checked)
+}
+
+/// [`build_rules`] with a choice of when regex verifiers compile (loading a
+/// bundle uses [`crate::keywords::Verifiers::Lazy`]).
+pub(crate) fn build_rules_with(
+    irs: Vec<RuleIr>,
+    plans: &mut crate::keywords::PlanCache,
+    limits: &CompileLimits,
+    verifiers: crate::keywords::Verifiers,
 ) -> Result<Rules, CompileError> {
     let mut table = PatternTable::default();
-    let rules: Vec<CompiledRule> = irs
+    let mut rules: Vec<CompiledRule> = irs
         .into_iter()
         .map(|ir| CompiledRule::new(ir, &mut table))
         .collect();
@@ -263,12 +345,30 @@ pub(crate) fn build_rules(
         .filter(|(_, r)| r.idle != crate::Truth::False)
         .map(|(i, _)| i as u32)
         .collect();
-    let engine = KeywordEngine::build(table, plans).map_err(CompileError::Engine)?;
+    crate::limits::check(
+        "CompileLimits::max_patterns",
+        || "the number of distinct keyword patterns".to_string(),
+        table.len(),
+        limits.max_patterns,
+    )?;
+    let engine = match verifiers {
+        crate::keywords::Verifiers::Checked => KeywordEngine::build(table, plans, limits),
+        mode => KeywordEngine::build_with(table, plans, limits, mode),
+    }
+    .map_err(CompileError::Engine)?;
+    crate::limits::check(
+        "CompileLimits::max_automaton_bytes",
+        || "the keyword automata's memory in bytes".to_string(),
+        engine.memory_usage(),
+        limits.max_automaton_bytes,
+    )?;
+    let semantic = crate::semantic::SemanticTable::collect(&mut rules);
     Ok(Rules {
         rules,
         engine,
         pattern_rules,
         idle_rules,
+        semantic,
     })
 }
 

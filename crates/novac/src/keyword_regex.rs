@@ -73,15 +73,175 @@ pub(crate) fn check_regex(
 pub(crate) type Verifier = regex_automata::meta::Regex;
 
 /// Builds the verifier from the HIR returned by [`hir`].
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn build_from_hir(hir: &Hir) -> Result<Verifier, String> {
+    build_limited(hir, REGEX_SIZE_LIMIT)
+}
+
+/// Builds the verifier with an NFA size limit of `max_bytes`
+/// ([`crate::limits::CompileLimits::max_regex_bytes`]).
+pub(crate) fn build_limited(hir: &Hir, max_bytes: usize) -> Result<Verifier, String> {
     regex_automata::meta::Regex::builder()
         .configure(
             regex_automata::meta::Config::new()
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+                .nfa_size_limit(Some(max_bytes))
                 .hybrid_cache_capacity(REGEX_DFA_CACHE),
         )
         .build_from_hir(hir)
         .map_err(|e| e.to_string())
+}
+
+/// Checks that the verifier of `hir` will build under the NFA size limit
+/// `max_bytes`: compiles its Thompson NFA forwards and backwards (the two
+/// the verifier builds, and the only parts with a size limit), then drops them.
+pub(crate) fn check_size(hir: &Hir, max_bytes: usize) -> Result<(), String> {
+    use regex_automata::nfa::thompson;
+    for reverse in [false, true] {
+        thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .nfa_size_limit(Some(max_bytes))
+                    .reverse(reverse)
+                    .shrink(false)
+                    .which_captures(if reverse {
+                        thompson::WhichCaptures::None
+                    } else {
+                        thompson::WhichCaptures::All
+                    }),
+            )
+            .build_from_hir(hir)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A keyword regex's verifier, compiled on first use (or at build time).
+///
+/// `Compiler::build` compiles every verifier eagerly, so that a regex over a
+/// size limit is a build error; an engine rebuilt from a pattern table (a
+/// loaded bundle, whose regexes compiled when it was made) compiles each one
+/// the first time a prompt needs it, which keeps loading fast.
+///
+/// It also holds the *relaxed* verifier of a regex with Unicode word
+/// boundaries (`\b`, `\B`): the same regex with those assertions removed,
+/// so every match of the regex is a match of it. On a non-ASCII prompt the
+/// regex's lazy DFA cannot evaluate Unicode `\b` and the regex engine falls
+/// back to its much slower PikeVM; the relaxed verifier runs on the lazy DFA
+/// and, when it finds nothing (the common case), proves that the regex
+/// matches nothing either.
+#[derive(Debug)]
+pub(crate) struct LazyVerifier {
+    rust: String,
+    case_insensitive: bool,
+    max_bytes: usize,
+    regex: std::sync::OnceLock<Result<Verifier, String>>,
+    relaxed: std::sync::OnceLock<Option<Verifier>>,
+}
+
+impl LazyVerifier {
+    /// A verifier for the translated pattern `rust`, compiled on first use.
+    pub(crate) fn new(rust: &str, case_insensitive: bool, max_bytes: usize) -> LazyVerifier {
+        LazyVerifier {
+            rust: rust.to_string(),
+            case_insensitive,
+            max_bytes,
+            regex: std::sync::OnceLock::new(),
+            relaxed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A verifier whose regex is already compiled.
+    pub(crate) fn compiled(
+        rust: &str,
+        case_insensitive: bool,
+        max_bytes: usize,
+        regex: Verifier,
+    ) -> LazyVerifier {
+        let v = LazyVerifier::new(rust, case_insensitive, max_bytes);
+        let _ = v.regex.set(Ok(regex));
+        v
+    }
+
+    /// The compiled regex (compiling it now if needed).
+    pub(crate) fn regex(&self) -> Result<&Verifier, &str> {
+        self.regex
+            .get_or_init(|| {
+                let hir = hir(&self.rust, self.case_insensitive)?;
+                build_limited(&hir, self.max_bytes)
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The relaxed verifier, if the regex has Unicode word boundaries.
+    pub(crate) fn relaxed(&self) -> Option<&Verifier> {
+        self.relaxed
+            .get_or_init(|| {
+                let hir = hir(&self.rust, self.case_insensitive).ok()?;
+                if !has_unicode_word_boundary(&hir) {
+                    return None;
+                }
+                build_limited(&strip_unicode_word_boundaries(&hir), self.max_bytes).ok()
+            })
+            .as_ref()
+    }
+}
+
+/// One regex set over the relaxed forms (Unicode word boundaries removed)
+/// of `patterns` (translated pattern, case-insensitive): a lazy-DFA pass
+/// that tells which of them *may* match. A pattern it does not report
+/// cannot match. None if it does not build (then every pattern is verified).
+pub(crate) fn build_relaxed_set(patterns: &[(&str, bool)], max_bytes: usize) -> Option<Verifier> {
+    let mut hirs = Vec::with_capacity(patterns.len());
+    for (rust, ci) in patterns {
+        hirs.push(strip_unicode_word_boundaries(&hir(rust, *ci).ok()?));
+    }
+    regex_automata::meta::Regex::builder()
+        .configure(
+            regex_automata::meta::Config::new()
+                .match_kind(regex_automata::MatchKind::All)
+                .nfa_size_limit(Some(max_bytes))
+                .hybrid_cache_capacity(REGEX_DFA_CACHE),
+        )
+        .build_many_from_hir(&hirs)
+        .ok()
+}
+
+/// Whether the regex has a Unicode word-boundary assertion.
+fn has_unicode_word_boundary(hir: &Hir) -> bool {
+    let looks = hir.properties().look_set();
+    looks.contains_word_unicode()
+}
+
+/// `hir` with every Unicode word-boundary assertion replaced by the empty
+/// regex: a regex that matches wherever `hir` does (and maybe elsewhere).
+pub(crate) fn strip_unicode_word_boundaries(hir: &Hir) -> Hir {
+    use regex_syntax::hir::Look;
+    match hir.kind() {
+        HirKind::Look(
+            Look::WordUnicode
+            | Look::WordUnicodeNegate
+            | Look::WordStartUnicode
+            | Look::WordEndUnicode
+            | Look::WordStartHalfUnicode
+            | Look::WordEndHalfUnicode,
+        ) => Hir::empty(),
+        HirKind::Concat(subs) => {
+            Hir::concat(subs.iter().map(strip_unicode_word_boundaries).collect())
+        }
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(strip_unicode_word_boundaries).collect())
+        }
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            sub: Box::new(strip_unicode_word_boundaries(&rep.sub)),
+            ..rep.clone()
+        }),
+        HirKind::Capture(cap) => Hir::capture(Capture {
+            sub: Box::new(strip_unicode_word_boundaries(&cap.sub)),
+            ..cap.clone()
+        }),
+        _ => hir.clone(),
+    }
 }
 
 /// Parses a translated pattern into its HIR (for atoms and the verifier),

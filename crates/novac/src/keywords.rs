@@ -16,7 +16,26 @@
 //! * **regex atoms** — for other regexes, literals that every match must
 //!   contain ([`crate::atoms`]); they share the second automaton, and a hit
 //!   only means "run this regex" (once per scan);
-//! * **atomless regexes** — run on every prompt (`novac check` warns: W104).
+//! * **atomless regexes** — `novac check` warns (W104); with two or more,
+//!   one regex set over their relaxed forms (below) runs once per prompt and
+//!   only the ones it reports are verified.
+//!
+//! Three things keep verification rare and cheap:
+//!
+//! * **atom groups**: a regex can require several atom sets
+//!   ([`atoms::conjuncts`]: `\bword\b.{0,20}\bother\b` needs `word` *and*
+//!   `other`); it is triggered only once every set has occurred;
+//! * **shared atoms**: each distinct string is one automaton pattern with a
+//!   list of what it triggers, walked at its first occurrence only (a common
+//!   word that is an atom of fifty regexes costs one bit test per repeat);
+//! * **relaxed verifiers** on non-ASCII prompts for regexes with Unicode
+//!   `\b` ([`crate::keyword_regex::LazyVerifier`]): the regex without its
+//!   word boundaries runs on the lazy DFA first and rules out most prompts
+//!   before the slow engine that Unicode `\b` needs on such text.
+//!
+//! Verifiers compile on first use; `Compiler::build` checks every regex
+//! against the size limits first ([`Verifiers::Checked`]), an engine rebuilt
+//! from a stored pattern table does not ([`Verifiers::Lazy`]).
 //!
 //! So a scan is at most two automaton passes plus the regexes whose atoms
 //! occurred — and of those, only the ones some rule still needs: a triggered
@@ -61,12 +80,23 @@ pub enum Tier {
 }
 
 /// How a keyword regex is matched: the tier and its atoms.
-#[derive(Clone, Debug)]
+///
+/// `also` holds further atom sets that every match contains as well
+/// ([`atoms::conjuncts`]): the regex is triggered only once an atom of
+/// `literals` *and* an atom of each set in `also` occurred.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum RegexPlan {
-    /// Atoms in the exact automaton; `exact`: a hit is a match.
-    Atoms { literals: Vec<Vec<u8>>, exact: bool },
+    /// Atoms in the exact automaton; `exact`: a hit is a match (then `also` is empty).
+    Atoms {
+        literals: Vec<Vec<u8>>,
+        exact: bool,
+        also: Vec<Vec<Vec<u8>>>,
+    },
     /// Lower-cased atoms in the folded automaton (hits are verified).
-    FoldedAtoms(Vec<Vec<u8>>),
+    FoldedAtoms {
+        literals: Vec<Vec<u8>>,
+        also: Vec<Vec<Vec<u8>>>,
+    },
     /// No atom: run on every prompt.
     Slow(String),
 }
@@ -113,28 +143,51 @@ pub(crate) fn plan_regex(
     case_insensitive: bool,
 ) -> RegexPlan {
     if case_insensitive {
-        if let Some(lowered) = folded_atoms(rust) {
-            return RegexPlan::FoldedAtoms(lowered);
+        if let Some((literals, also)) = folded_atoms(rust) {
+            return RegexPlan::FoldedAtoms { literals, also };
         }
     }
     match atoms::analyze(hir) {
-        AtomAnalysis::Atoms(set) => RegexPlan::Atoms {
-            literals: set.literals,
-            exact: set.exact,
-        },
+        AtomAnalysis::Atoms(set) => {
+            let also = if set.exact {
+                Vec::new()
+            } else {
+                atoms::conjuncts(hir, &set.literals)
+            };
+            RegexPlan::Atoms {
+                literals: set.literals,
+                exact: set.exact,
+                also,
+            }
+        }
         AtomAnalysis::NoAtoms { reason } => RegexPlan::Slow(reason),
     }
 }
 
 /// The lowered atoms of the case-sensitive reading of `rust`, if every one
-/// is at least 2 bytes and free of fold-special characters.
-fn folded_atoms(rust: &str) -> Option<Vec<Vec<u8>>> {
+/// is at least 2 bytes and free of fold-special characters; with the
+/// further required sets that pass the same test.
+#[allow(clippy::type_complexity)]
+fn folded_atoms(rust: &str) -> Option<(Vec<Vec<u8>>, Vec<Vec<Vec<u8>>>)> {
     let hir = crate::keyword_regex::hir(rust, false).ok()?;
     let AtomAnalysis::Atoms(set) = atoms::analyze(&hir) else {
         return None;
     };
-    let mut lowered = Vec::with_capacity(set.literals.len());
-    for atom in &set.literals {
+    let primary = lowered_set(&set.literals)?;
+    let mut also: Vec<Vec<Vec<u8>>> = atoms::conjuncts(&hir, &set.literals)
+        .iter()
+        .filter_map(|g| lowered_set(g))
+        .collect();
+    also.retain(|g| *g != primary);
+    also.dedup();
+    Some((primary, also))
+}
+
+/// `set` lowered with Python's `str.lower()`, sorted and deduplicated; none
+/// if an atom gets shorter than 2 bytes or holds a fold-special character.
+fn lowered_set(set: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    let mut lowered = Vec::with_capacity(set.len());
+    for atom in set {
         let text = std::str::from_utf8(atom).ok()?;
         let mut low = String::new();
         casefold::lower_into(text, &mut low);
@@ -156,6 +209,19 @@ pub(crate) struct PlanCache {
 }
 
 impl PlanCache {
+    /// Records a plan computed earlier (compiled bundles store them; see `crate::bundle`).
+    pub(crate) fn insert(&mut self, rust: String, case_insensitive: bool, plan: RegexPlan) {
+        self.plans.insert((rust, case_insensitive), plan);
+    }
+
+    /// The plan of a regex if it was computed (or inserted) before.
+    fn cached(&self, rust: &str, case_insensitive: bool) -> Option<RegexPlan> {
+        // The key is owned; a lookup by parts would need a custom Borrow impl.
+        self.plans
+            .get(&(rust.to_string(), case_insensitive))
+            .cloned()
+    }
+
     /// The plan of a regex, computed on first use.
     pub(crate) fn plan(
         &mut self,
@@ -176,6 +242,73 @@ struct Trigger {
     pattern: PatternId,
     /// A hit is a match (else: run the verifier).
     is_match: bool,
+    /// Which of the regex's required atom sets this atom belongs to.
+    group: u8,
+}
+
+/// The distinct strings of one automaton, each with the triggers it stands
+/// for. A common word can be an atom of many regexes and a literal too: the
+/// automaton holds it once, and a scan walks its triggers only at its first
+/// occurrence (later occurrences cost one bit test).
+#[derive(Debug, Default)]
+struct AtomTable {
+    ids: HashMap<Vec<u8>, u32>,
+    atoms: Vec<Vec<u8>>,
+    triggers: Vec<Vec<Trigger>>,
+}
+
+impl AtomTable {
+    fn push(&mut self, atom: Vec<u8>, trigger: Trigger) {
+        let next = self.atoms.len() as u32;
+        let id = *self.ids.entry(atom).or_insert(next);
+        if id == next {
+            let atom = self.atoms.len();
+            self.atoms.push(Vec::new());
+            self.triggers.push(Vec::new());
+            debug_assert_eq!(atom as u32, id);
+        }
+        let list = &mut self.triggers[id as usize];
+        if !list.iter().any(|t| {
+            t.pattern == trigger.pattern
+                && t.group == trigger.group
+                && t.is_match == trigger.is_match
+        }) {
+            list.push(trigger);
+        }
+    }
+
+    /// The automaton's patterns (in id order) and the trigger lists.
+    fn finish(self) -> (Vec<Vec<u8>>, Triggers) {
+        let mut atoms = vec![Vec::new(); self.atoms.len()];
+        for (atom, id) in self.ids {
+            atoms[id as usize] = atom;
+        }
+        let mut starts = Vec::with_capacity(self.triggers.len() + 1);
+        let mut list = Vec::new();
+        starts.push(0);
+        for t in self.triggers {
+            list.extend(t);
+            starts.push(list.len() as u32);
+        }
+        (atoms, Triggers { starts, list })
+    }
+}
+
+/// For each automaton pattern, the triggers it stands for (flattened).
+#[derive(Debug, Default)]
+struct Triggers {
+    starts: Vec<u32>,
+    list: Vec<Trigger>,
+}
+
+impl Triggers {
+    fn of(&self, atom: usize) -> &[Trigger] {
+        &self.list[self.starts[atom] as usize..self.starts[atom + 1] as usize]
+    }
+
+    fn atoms(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
 }
 
 /// The compiled keyword engine of a rule set.
@@ -184,14 +317,22 @@ pub(crate) struct KeywordEngine {
     patterns: Vec<KeywordPattern>,
     tiers: Vec<Tier>,
     folded: Option<AhoCorasick>,
-    folded_triggers: Vec<Trigger>,
+    folded_triggers: Triggers,
     /// Regexes with folded atoms (verified directly when the prompt has a fold-special character).
     folded_regexes: Vec<PatternId>,
     exact: Option<AhoCorasick>,
-    exact_triggers: Vec<Trigger>,
+    exact_triggers: Triggers,
+    /// Per pattern: the bit mask of atom groups that must all occur before
+    /// the regex is triggered (`1` for one group).
+    groups_needed: Vec<u8>,
     /// Compiled regexes, by pattern (None for literals).
-    verifiers: Vec<Option<crate::keyword_regex::Verifier>>,
+    verifiers: Vec<Option<crate::keyword_regex::LazyVerifier>>,
     slow: Vec<PatternId>,
+    /// With two or more atomless regexes: one regex set over their relaxed
+    /// forms, run once per scan; only the regexes it reports are triggered
+    /// (built on first use; None if it does not build).
+    slow_set: std::sync::OnceLock<Option<crate::keyword_regex::Verifier>>,
+    max_regex_bytes: usize,
     empty: Vec<PatternId>,
 }
 
@@ -235,6 +376,13 @@ pub(crate) struct KeywordHits {
     pub(crate) spans: Vec<(u32, u32)>,
     /// The patterns that matched, in the order found.
     pub(crate) list: Vec<PatternId>,
+    /// Per pattern: the atom groups seen so far (multi-group regexes).
+    groups: Vec<u8>,
+    /// The patterns whose `groups` entry is not zero.
+    groups_touched: Vec<PatternId>,
+    /// Bit per folded (exact) automaton pattern: seen in this scan.
+    folded_seen: Vec<u64>,
+    exact_seen: Vec<u64>,
     lowered: String,
 }
 
@@ -275,39 +423,119 @@ fn set_bit(bits: &mut [u64], i: usize) -> bool {
     !was
 }
 
-fn automaton(patterns: &[Vec<u8>], ascii_ci: bool) -> Result<Option<AhoCorasick>, String> {
+/// Adds the atoms of each required group of a regex to an automaton's
+/// patterns; returns the mask of all groups.
+fn add_groups(
+    groups: impl Iterator<Item = Vec<Vec<u8>>>,
+    id: PatternId,
+    is_match: bool,
+    table: &mut AtomTable,
+) -> u8 {
+    let mut mask = 0u8;
+    for (g, atoms) in groups.take(atoms::MAX_GROUPS).enumerate() {
+        mask |= 1 << g;
+        for atom in atoms {
+            let group = g as u8;
+            let trigger = Trigger {
+                pattern: id,
+                is_match,
+                group,
+            };
+            table.push(atom, trigger);
+        }
+    }
+    mask
+}
+
+fn automaton(
+    patterns: &[Vec<u8>],
+    ascii_ci: bool,
+    limits: &crate::limits::CompileLimits,
+) -> Result<Option<AhoCorasick>, String> {
     if patterns.is_empty() {
         return Ok(None);
     }
     let total: usize = patterns.iter().map(Vec::len).sum();
+    let build = |kind| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(ascii_ci)
+            .kind(Some(kind))
+            .build(patterns)
+            .map_err(|e| e.to_string())
+    };
     // A DFA is fastest; beyond this size its memory grows out of proportion
-    // and the contiguous NFA is nearly as fast.
-    let kind = (total <= 200_000).then_some(AhoCorasickKind::DFA);
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(ascii_ci)
-        .kind(kind)
-        .build(patterns)
+    // and the contiguous NFA is nearly as fast. A DFA over its memory budget
+    // (or that cannot be built) falls back to the contiguous NFA, then to
+    // the noncontiguous one (see `crate::limits`).
+    if total <= limits.dfa_max_pattern_bytes {
+        if let Ok(dfa) = build(AhoCorasickKind::DFA) {
+            if dfa.memory_usage() <= limits.max_dfa_bytes {
+                return Ok(Some(dfa));
+            }
+        }
+    }
+    build(AhoCorasickKind::ContiguousNFA)
+        .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
         .map(Some)
-        .map_err(|e| e.to_string())
+}
+
+/// When the regex verifiers of an engine are compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))] // `Eager`: tests; `Lazy`: loading compiled bundles
+pub(crate) enum Verifiers {
+    /// All at build time: a regex that does not compile (over
+    /// `max_regex_bytes`) is a build error.
+    Eager,
+    /// What `Compiler::build` does: every regex is checked at build time
+    /// against the size limit (its NFA compiled forwards and backwards, as
+    /// the verifier does, then dropped), so an oversized regex is still a
+    /// build error; the verifier itself compiles the first time a prompt
+    /// triggers it. Most regexes of a large rule set are never triggered by
+    /// most traffic: at 1,000 generated rules this cut build time from
+    /// 0.36 s to about 0.1 s and peak memory from ~117 to ~87 MB. The first
+    /// prompts that trigger a regex pay its compile time (warm up a
+    /// latency-sensitive service with a few typical prompts).
+    Checked,
+    /// Each on first use, and a regex whose plan is in the [`PlanCache`] is
+    /// not even parsed at build time: for rebuilding an engine from a
+    /// pattern table whose regexes compiled before (a loaded bundle), where
+    /// load time matters. A regex that then fails to compile (only possible
+    /// under a lower `max_regex_bytes` than it was built with) never
+    /// matches; [`KeywordEngine::compile_verifiers`] checks them all eagerly.
+    Lazy,
 }
 
 impl KeywordEngine {
-    /// Builds the engine over every interned pattern.
+    /// Builds the engine over every interned pattern, checking every
+    /// regex against the size limits now (see [`Verifiers::Checked`]).
     pub(crate) fn build(
         table: PatternTable,
         plans: &mut PlanCache,
+        limits: &crate::limits::CompileLimits,
+    ) -> Result<KeywordEngine, String> {
+        KeywordEngine::build_with(table, plans, limits, Verifiers::Checked)
+    }
+
+    /// Builds the engine from a pattern table and the plans of its regexes
+    /// (for a compiled bundle: `plans` holds the stored plans, so neither
+    /// atom analysis nor regex parsing runs at load), compiling verifiers as
+    /// `verifiers` says. Only the two automata are built eagerly.
+    pub(crate) fn build_with(
+        table: PatternTable,
+        plans: &mut PlanCache,
+        limits: &crate::limits::CompileLimits,
+        mode: Verifiers,
     ) -> Result<KeywordEngine, String> {
         let patterns = table.patterns;
         let mut tiers = Vec::with_capacity(patterns.len());
         let mut verifiers = Vec::with_capacity(patterns.len());
-        let mut folded_lits = Vec::new();
-        let mut folded_triggers = Vec::new();
-        let mut exact_lits: Vec<Vec<u8>> = Vec::new();
-        let mut exact_triggers = Vec::new();
+        let mut folded_lits = AtomTable::default();
+        let mut exact_lits = AtomTable::default();
         let mut slow = Vec::new();
         let mut empty = Vec::new();
         let mut folded_regexes = Vec::new();
+        let mut groups_needed = vec![1u8; patterns.len()];
         for (i, pattern) in patterns.iter().enumerate() {
             let id = PatternId(i as u32);
             match pattern {
@@ -322,11 +550,14 @@ impl KeywordEngine {
                 } => {
                     let mut lowered = String::new();
                     casefold::lower_into(text, &mut lowered);
-                    folded_lits.push(lowered.into_bytes());
-                    folded_triggers.push(Trigger {
-                        pattern: id,
-                        is_match: true,
-                    });
+                    folded_lits.push(
+                        lowered.into_bytes(),
+                        Trigger {
+                            pattern: id,
+                            is_match: true,
+                            group: 0,
+                        },
+                    );
                     tiers.push(Tier::FoldedLiteral);
                     verifiers.push(None);
                 }
@@ -334,11 +565,14 @@ impl KeywordEngine {
                     text,
                     case_sensitive: true,
                 } => {
-                    exact_lits.push(text.as_bytes().to_vec());
-                    exact_triggers.push(Trigger {
-                        pattern: id,
-                        is_match: true,
-                    });
+                    exact_lits.push(
+                        text.as_bytes().to_vec(),
+                        Trigger {
+                            pattern: id,
+                            is_match: true,
+                            group: 0,
+                        },
+                    );
                     tiers.push(Tier::ExactLiteral);
                     verifiers.push(None);
                 }
@@ -347,31 +581,79 @@ impl KeywordEngine {
                     case_insensitive,
                     ..
                 } => {
-                    let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
-                    let regex = crate::keyword_regex::build_from_hir(&hir)?;
-                    match plans.plan(&hir, rust, *case_insensitive) {
-                        RegexPlan::Atoms { literals, exact } => {
-                            for atom in literals {
-                                exact_lits.push(atom);
-                                exact_triggers.push(Trigger {
-                                    pattern: id,
-                                    is_match: exact,
-                                });
-                            }
+                    let max = limits.max_regex_bytes;
+                    let cached = match mode {
+                        Verifiers::Lazy => plans.cached(rust, *case_insensitive),
+                        Verifiers::Eager | Verifiers::Checked => None,
+                    };
+                    let (plan, verifier) = match cached {
+                        Some(plan) => (
+                            plan,
+                            crate::keyword_regex::LazyVerifier::new(rust, *case_insensitive, max),
+                        ),
+                        None => {
+                            let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
+                            let plan = plans.plan(&hir, rust, *case_insensitive);
+                            let verifier = match mode {
+                                Verifiers::Lazy => crate::keyword_regex::LazyVerifier::new(
+                                    rust,
+                                    *case_insensitive,
+                                    max,
+                                ),
+                                Verifiers::Checked => {
+                                    crate::keyword_regex::check_size(&hir, max)
+                                        .map_err(|e| format!("keyword regex `{rust}`: {e}"))?;
+                                    crate::keyword_regex::LazyVerifier::new(
+                                        rust,
+                                        *case_insensitive,
+                                        max,
+                                    )
+                                }
+                                Verifiers::Eager => {
+                                    let regex = crate::keyword_regex::build_limited(&hir, max)
+                                        .map_err(|e| format!("keyword regex `{rust}`: {e}"))?;
+                                    crate::keyword_regex::LazyVerifier::compiled(
+                                        rust,
+                                        *case_insensitive,
+                                        max,
+                                        regex,
+                                    )
+                                }
+                            };
+                            (plan, verifier)
+                        }
+                    };
+                    match plan {
+                        RegexPlan::Atoms {
+                            literals,
+                            exact,
+                            also,
+                        } => {
+                            let groups: Vec<Vec<Vec<u8>>> =
+                                std::iter::once(literals).chain(also).collect();
+                            // Atoms that only trigger verification can move to the
+                            // folded automaton, lowered: a case-sensitive occurrence
+                            // implies a folded one, so one automaton pass fewer.
+                            let lowered: Option<Vec<Vec<Vec<u8>>>> = if exact {
+                                None
+                            } else {
+                                groups.iter().map(|g| lowered_set(g)).collect()
+                            };
+                            groups_needed[i] = match lowered {
+                                Some(lowered) => {
+                                    add_groups(lowered.into_iter(), id, false, &mut folded_lits)
+                                }
+                                None => add_groups(groups.into_iter(), id, exact, &mut exact_lits),
+                            };
                             tiers.push(if exact {
                                 Tier::ExactRegex
                             } else {
                                 Tier::AtomRegex
                             });
                         }
-                        RegexPlan::FoldedAtoms(literals) => {
-                            for atom in literals {
-                                folded_lits.push(atom);
-                                folded_triggers.push(Trigger {
-                                    pattern: id,
-                                    is_match: false,
-                                });
-                            }
+                        RegexPlan::FoldedAtoms { literals, also } => {
+                            let groups = std::iter::once(literals).chain(also);
+                            groups_needed[i] = add_groups(groups, id, false, &mut folded_lits);
                             folded_regexes.push(id);
                             tiers.push(Tier::FoldedAtomRegex);
                         }
@@ -380,22 +662,41 @@ impl KeywordEngine {
                             tiers.push(Tier::SlowRegex { reason });
                         }
                     }
-                    verifiers.push(Some(regex));
+                    verifiers.push(Some(verifier));
                 }
             }
         }
+        let (folded_atoms, folded_triggers) = folded_lits.finish();
+        let (exact_atoms, exact_triggers) = exact_lits.finish();
         Ok(KeywordEngine {
-            folded: automaton(&folded_lits, true)?,
-            exact: automaton(&exact_lits, false)?,
+            folded: automaton(&folded_atoms, true, limits)?,
+            exact: automaton(&exact_atoms, false, limits)?,
             patterns,
             tiers,
             folded_triggers,
             folded_regexes,
             exact_triggers,
+            groups_needed,
             verifiers,
             slow,
+            slow_set: std::sync::OnceLock::new(),
+            max_regex_bytes: limits.max_regex_bytes,
             empty,
         })
+    }
+
+    /// Compiles every verifier not compiled yet; the first error, naming
+    /// its regex. (An engine built with [`Verifiers::Lazy`] otherwise
+    /// compiles each one when a prompt first needs it.)
+    #[allow(dead_code)]
+    pub(crate) fn compile_verifiers(&self) -> Result<(), String> {
+        for (p, v) in self.patterns.iter().zip(&self.verifiers) {
+            if let (KeywordPattern::Regex { rust, .. }, Some(v)) = (p, v) {
+                v.regex()
+                    .map_err(|e| format!("keyword regex `{rust}`: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// Number of distinct patterns.
@@ -426,6 +727,16 @@ impl KeywordEngine {
         hits.pending_list.clear();
         hits.spans.resize(self.len(), (0, 0));
         hits.list.clear();
+        hits.groups.resize(self.len(), 0);
+        for p in hits.groups_touched.drain(..) {
+            hits.groups[p.0 as usize] = 0;
+        }
+        hits.folded_seen.clear();
+        hits.folded_seen
+            .resize(self.folded_triggers.atoms().div_ceil(64), 0);
+        hits.exact_seen.clear();
+        hits.exact_seen
+            .resize(self.exact_triggers.atoms().div_ceil(64), 0);
         if casefold::is_blank(text) {
             return;
         }
@@ -443,16 +754,21 @@ impl KeywordEngine {
             };
             let mut found = Vec::new();
             for m in ac.find_overlapping_iter(haystack) {
-                let trigger = self.folded_triggers[m.pattern().as_usize()];
-                let p = trigger.pattern;
-                if get_bit(&hits.matched, p.0 as usize) {
+                let atom = m.pattern().as_usize();
+                if !set_bit(&mut hits.folded_seen, atom) {
                     continue;
                 }
-                if trigger.is_match {
-                    self.record(hits, p, m.start(), m.end());
-                    found.push(p);
-                } else {
-                    trigger_regex(hits, p);
+                for &trigger in self.folded_triggers.of(atom) {
+                    let p = trigger.pattern;
+                    if get_bit(&hits.matched, p.0 as usize) {
+                        continue;
+                    }
+                    if trigger.is_match {
+                        self.record(hits, p, m.start(), m.end());
+                        found.push(p);
+                    } else {
+                        self.atom_hit(hits, trigger);
+                    }
                 }
             }
             if !ascii && !self.folded_regexes.is_empty() && text.chars().any(is_fold_special) {
@@ -467,16 +783,54 @@ impl KeywordEngine {
         }
         if let Some(ac) = &self.exact {
             for m in ac.find_overlapping_iter(text) {
-                let trigger = self.exact_triggers[m.pattern().as_usize()];
-                let p = trigger.pattern;
-                if get_bit(&hits.matched, p.0 as usize) {
+                let atom = m.pattern().as_usize();
+                if !set_bit(&mut hits.exact_seen, atom) {
                     continue;
                 }
-                if trigger.is_match {
-                    self.record(hits, p, m.start(), m.end());
-                } else {
-                    trigger_regex(hits, p);
+                for &trigger in self.exact_triggers.of(atom) {
+                    let p = trigger.pattern;
+                    if get_bit(&hits.matched, p.0 as usize) {
+                        continue;
+                    }
+                    if trigger.is_match {
+                        self.record(hits, p, m.start(), m.end());
+                    } else {
+                        self.atom_hit(hits, trigger);
+                    }
                 }
+            }
+        }
+        self.trigger_slow(text, hits);
+    }
+
+    /// Triggers the atomless regexes that may match `text`.
+    fn trigger_slow(&self, text: &str, hits: &mut KeywordHits) {
+        if self.slow.len() >= 2 {
+            let set = self.slow_set.get_or_init(|| {
+                let sources: Vec<(&str, bool)> = self
+                    .slow
+                    .iter()
+                    .filter_map(|p| match &self.patterns[p.0 as usize] {
+                        KeywordPattern::Regex {
+                            rust,
+                            case_insensitive,
+                            ..
+                        } => Some((rust.as_str(), *case_insensitive)),
+                        KeywordPattern::Literal { .. } => None,
+                    })
+                    .collect();
+                if sources.len() != self.slow.len() {
+                    return None;
+                }
+                crate::keyword_regex::build_relaxed_set(&sources, self.max_regex_bytes)
+            });
+            if let Some(set) = set {
+                let mut may = regex_automata::PatternSet::new(set.pattern_len());
+                set.which_overlapping_matches(&regex_automata::Input::new(text), &mut may);
+                for i in may.iter() {
+                    trigger_regex(hits, self.slow[i.as_usize()]);
+                }
+                return;
             }
         }
         for &p in &self.slow {
@@ -497,10 +851,24 @@ impl KeywordEngine {
     }
 
     fn verify(&self, text: &str, p: PatternId, hits: &mut KeywordHits) {
-        if let Some(Some(regex)) = self.verifiers.get(p.0 as usize) {
+        if let Some(Some(verifier)) = self.verifiers.get(p.0 as usize) {
+            // Cannot fail for an engine from `build` (compiled there); for
+            // one rebuilt from a table, the regex compiled when the table was made.
+            let Ok(regex) = verifier.regex() else {
+                return;
+            };
             // Most verifications fail: an earliest-match test stops at the
             // first match end; the leftmost span is computed only on success.
             let input = regex_automata::Input::new(text).earliest(true);
+            if !text.is_ascii() {
+                // Unicode `\b` on non-ASCII text: a relaxed regex on the lazy
+                // DFA proves most non-matches first.
+                if let Some(relaxed) = verifier.relaxed() {
+                    if !relaxed.is_match(input.clone()) {
+                        return;
+                    }
+                }
+            }
             if !regex.is_match(input) {
                 return;
             }
@@ -509,6 +877,25 @@ impl KeywordEngine {
                 // so such a span includes that newline.
                 self.record(hits, p, m.start(), m.end());
             }
+        }
+    }
+
+    /// An atom of a regex occurred: triggers the regex once all of its
+    /// required atom groups have occurred.
+    fn atom_hit(&self, hits: &mut KeywordHits, trigger: Trigger) {
+        let p = trigger.pattern;
+        let needed = self.groups_needed[p.0 as usize];
+        if needed == 1 {
+            trigger_regex(hits, p);
+            return;
+        }
+        let seen = &mut hits.groups[p.0 as usize];
+        if *seen == 0 {
+            hits.groups_touched.push(p);
+        }
+        *seen |= 1 << trigger.group;
+        if *seen == needed {
+            trigger_regex(hits, p);
         }
     }
 
@@ -556,3 +943,6 @@ fn next_char_end(text: &str, at: usize) -> usize {
         .and_then(|r| r.chars().next())
         .map_or(at, |c| at + c.len_utf8())
 }
+
+#[cfg(test)]
+mod tests;

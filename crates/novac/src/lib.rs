@@ -48,6 +48,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod atoms;
+pub mod bundle;
 pub mod bytecode;
 mod casefold;
 mod checker;
@@ -56,22 +57,35 @@ pub mod interp;
 pub mod ir;
 mod keyword_regex;
 mod keywords;
+pub mod limits;
+pub mod llm;
 mod meta_lints;
 pub mod normalize;
 mod pyre;
 mod resolve;
 mod rules;
+pub mod ruleset;
 mod scanner;
+pub mod semantic;
+pub mod stream;
 mod truth;
 
+pub use bundle::BundleError;
 pub use checker::{DEFAULT_LLM_TEMPERATURE, DEFAULT_SEMANTIC_THRESHOLD};
 pub use compiler::{collect_rule_files, CompileError, CompileOptions, Compiler, SourceReport};
+pub use limits::{CompileLimits, LimitError, ScanError};
+pub use llm::{
+    LlmError, LlmFailure, LlmFailurePolicy, LlmJudge, LlmOptions, LlmRequest, LlmVerdict,
+};
 pub use novac_syntax::{self as syntax, codes, Diagnostic, Severity, Span};
 pub use rules::{RuleInfo, Rules, RulesStats};
+pub use ruleset::{ReloadError, ReloadEvent, RuleSet, RuleSnapshot, WatchOptions, Watcher};
 pub use scanner::{
-    KeywordMatch, LlmJudge, LlmResult, LlmVerdict, RuleResult, ScanOptions, ScanResult, Scanner,
-    SemanticEvaluator, SemanticScore, VariableValue,
+    KeywordMatch, LlmResult, RuleResult, ScanOptions, ScanResult, Scanner, SemanticScore,
+    VariableValue,
 };
+pub use semantic::{EmbedError, Embedder, MissingModel, PatternEmbeddings, SemanticEvaluator};
+pub use stream::{StreamEnd, StreamEvent, StreamIndex, StreamOptions, StreamScanner};
 pub use truth::{Truth, VarState};
 
 /// Translates a Python `re` pattern to Rust `regex` syntax, as novac does

@@ -4,14 +4,37 @@
 //! dashes) to their Latin/ASCII forms, and removal of zero-width and other
 //! invisible characters. Off by default, like the reference's matcher and CLI.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// Normalises `text` (NFKC, look-alikes, invisible characters).
-pub fn normalize(text: &str) -> String {
-    text.nfkc()
-        .filter(|c| !is_invisible(*c))
-        .map(fold_lookalike)
-        .collect()
+///
+/// Borrows `text` when nothing changes, which is always the case for ASCII
+/// text (ASCII is NFKC-stable, and no invisible or look-alike character is
+/// ASCII): a gateway that normalises every prompt pays one `is_ascii` pass
+/// for English prompts. Text that is already in NFKC skips the decomposition.
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let unchanged = |c: char| !is_invisible(c) && fold_lookalike(c) == c;
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        if text.chars().all(unchanged) {
+            return Cow::Borrowed(text);
+        }
+        return Cow::Owned(
+            text.chars()
+                .filter(|c| !is_invisible(*c))
+                .map(fold_lookalike)
+                .collect(),
+        );
+    }
+    Cow::Owned(
+        text.nfkc()
+            .filter(|c| !is_invisible(*c))
+            .map(fold_lookalike)
+            .collect(),
+    )
 }
 
 /// Zero-width and invisible formatting characters that hide text.
@@ -85,12 +108,44 @@ pub fn fold_lookalike(c: char) -> char {
 
 #[cfg(test)]
 mod tests {
+    use super::normalize;
+    use std::borrow::Cow;
+
     #[test]
     fn hides_nothing() {
-        assert_eq!(
-            super::normalize("іgnore\u{200b} previous"),
-            "ignore previous"
-        );
-        assert_eq!(super::normalize("ﬁne"), "fine");
+        assert_eq!(normalize("іgnore\u{200b} previous"), "ignore previous");
+        assert_eq!(normalize("ﬁne"), "fine");
+    }
+
+    #[test]
+    fn borrows_when_nothing_changes() {
+        assert!(matches!(normalize("plain ASCII text"), Cow::Borrowed(_)));
+        assert!(matches!(normalize("日本語のテキスト"), Cow::Borrowed(_)));
+        assert!(matches!(normalize("Ĳ"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn fast_paths_equal_the_full_pipeline() {
+        use unicode_normalization::UnicodeNormalization;
+        let full = |t: &str| -> String {
+            t.nfkc()
+                .filter(|c| !super::is_invisible(*c))
+                .map(super::fold_lookalike)
+                .collect()
+        };
+        for text in [
+            "",
+            "ascii only",
+            "Привет, мир",
+            "ΑΒΓ αβγ",
+            "e\u{301} composed?",
+            "ｆｕｌｌｗｉｄｔｈ",
+            "zero\u{200d}width\u{feff}",
+            "tag\u{e0041}\u{e0042}",
+            "‘quotes’ — dashes",
+            "한국어 Ǆ ﬃ ①",
+        ] {
+            assert_eq!(normalize(text), full(text), "{text:?}");
+        }
     }
 }

@@ -19,6 +19,8 @@ pub struct Rules {
     /// Rules whose verdict without any keyword hit is not `False`
     /// (they must be looked at on every scan).
     pub(crate) idle_rules: Vec<u32>,
+    /// Semantic phrases, their embeddings and the embedder (see [`crate::semantic`]).
+    pub(crate) semantic: crate::semantic::SemanticTable,
 }
 
 /// One rule with its compiled condition.
@@ -32,6 +34,8 @@ pub(crate) struct CompiledRule {
     pub(crate) semantic_vars: Vec<VarId>,
     /// Used LLM variables.
     pub(crate) llm_vars: Vec<VarId>,
+    /// Phrase id (into [`crate::semantic::SemanticTable::phrases`]) of each `semantic_vars` entry.
+    pub(crate) semantic_phrases: Vec<u32>,
     /// The verdict when no keyword matched and semantics/llm are unknown.
     pub(crate) idle: Truth,
 }
@@ -62,6 +66,7 @@ impl CompiledRule {
             keyword_vars,
             semantic_vars,
             llm_vars,
+            semantic_phrases: Vec::new(),
             idle,
         }
     }
@@ -178,6 +183,31 @@ impl Rules {
     /// Whether any rule needs the LLM stage.
     pub fn uses_llm(&self) -> bool {
         self.iter().any(|r| r.uses_llm())
+    }
+
+    /// The distinct phrases of the used semantic variables (by phrase id).
+    pub fn semantic_phrases(&self) -> &[String] {
+        &self.semantic.phrases
+    }
+
+    /// The phrase embeddings computed at compile time, if a model was configured.
+    pub fn pattern_embeddings(&self) -> Option<&crate::semantic::PatternEmbeddings> {
+        self.semantic.embeddings.as_ref()
+    }
+
+    /// The model that embeds prompts, if one is attached.
+    pub fn embedder(&self) -> Option<&std::sync::Arc<dyn crate::semantic::Embedder>> {
+        self.semantic.embedder.as_ref().map(|e| &e.0)
+    }
+
+    /// Attaches an embedding model (e.g. after loading serialised rules):
+    /// the stored phrase embeddings are kept when they come from the same
+    /// model ([`crate::Embedder::model_id`]), recomputed otherwise.
+    pub fn set_embedder(
+        &mut self,
+        embedder: std::sync::Arc<dyn crate::semantic::Embedder>,
+    ) -> Result<(), crate::semantic::EmbedError> {
+        self.semantic.attach(embedder)
     }
 
     /// What the rule set contains.

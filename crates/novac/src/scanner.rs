@@ -10,50 +10,26 @@
 //! 3. A rule whose verdict is still unknown goes through the semantic stage
 //!    if its verdict depends on semantic results, then through the LLM stage
 //!    if it still depends on LLM results. Each stage calls its hook
-//!    ([`SemanticEvaluator`], [`LlmJudge`]); without a hook, or when it
-//!    fails, the rule *fails closed*: not matched, with the reference's
-//!    warning text.
+//!    (the semantic stage lives in [`crate::semantic`]: an [`Embedder`] with
+//!    pattern vectors stored in the rules, or a [`SemanticEvaluator`]; the
+//!    LLM stage lives in [`crate::llm`]: rules that need it are deferred
+//!    until every rule has been looked at, then the [`LlmJudge`] is asked
+//!    about all their patterns at once, concurrently); without a hook, or
+//!    when it fails, the rule *fails closed*: not matched, with the
+//!    reference's warning text (see [`crate::LlmFailurePolicy`]).
 //!
 //! A `Scanner` holds per-thread scratch memory; create one per thread (they
 //! are cheap) and reuse it across prompts.
 
 use crate::bytecode::Program;
-use crate::ir::{Pattern, VarId};
+use crate::ir::VarId;
 use crate::keywords::KeywordHits;
+use crate::llm::{Deferred, LlmFailure, LlmFailurePolicy, LlmStage};
+use crate::llm::{LlmJudge, LlmVerdict};
 use crate::rules::{CompiledRule, Rules};
+use crate::semantic::{Embedder, SemanticEvaluator, SemanticStage};
 use crate::truth::{Truth, VarState};
 use serde::Serialize;
-
-/// Computes semantic similarity (the `semantics:` stage).
-///
-/// Implemented by embedding backends; `novac` itself ships none, so that a
-/// keyword-only build stays small.
-pub trait SemanticEvaluator: Send + Sync {
-    /// Cosine similarity between the whole prompt and each phrase, in order.
-    fn similarities(&self, prompt: &str, phrases: &[&str]) -> Result<Vec<f32>, String>;
-}
-
-/// Judges a prompt with a language model (the `llm:` stage).
-pub trait LlmJudge: Send + Sync {
-    /// Whether `prompt` fits `instruction`, sampling at `temperature`.
-    fn judge(
-        &self,
-        instruction: &str,
-        prompt: &str,
-        temperature: f32,
-    ) -> Result<LlmVerdict, String>;
-}
-
-/// What an [`LlmJudge`] answered.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LlmVerdict {
-    /// The model's `matched`.
-    pub matched: bool,
-    /// The model's `confidence` (informational).
-    pub confidence: f32,
-    /// The model's `reason`.
-    pub reason: String,
-}
 
 /// Options of a scan.
 #[derive(Clone, Debug, Default)]
@@ -64,6 +40,12 @@ pub struct ScanOptions {
     pub normalize: bool,
     /// Report every rule with all of its variables, not only matches.
     pub debug: bool,
+    /// Largest prompt [`Scanner::try_scan`] accepts, in bytes (`None`: no
+    /// limit but the hard 4 GiB one; see [`crate::limits`]). Ignored by
+    /// [`Scanner::scan`].
+    pub max_prompt_bytes: Option<usize>,
+    /// How the LLM stage runs: concurrency, deadline, failure policy.
+    pub llm: crate::llm::LlmOptions,
 }
 
 /// One keyword variable that matched.
@@ -158,8 +140,8 @@ impl ScanResult {
 pub struct Scanner<'r> {
     rules: &'r Rules,
     options: ScanOptions,
-    semantic: Option<&'r dyn SemanticEvaluator>,
-    llm: Option<&'r dyn LlmJudge>,
+    semantic: SemanticStage<'r>,
+    llm: LlmStage<'r>,
     hits: KeywordHits,
     state: VarState,
     stack: Vec<Truth>,
@@ -173,8 +155,8 @@ impl<'r> Scanner<'r> {
         Scanner {
             rules,
             options: ScanOptions::default(),
-            semantic: None,
-            llm: None,
+            semantic: SemanticStage::default(),
+            llm: LlmStage::default(),
             hits: KeywordHits::default(),
             state: VarState::default(),
             stack: Vec::new(),
@@ -189,19 +171,75 @@ impl<'r> Scanner<'r> {
         self
     }
 
-    /// Plugs in the semantic stage.
+    /// Plugs in a similarity hook for the semantic stage (takes precedence
+    /// over embeddings).
     pub fn semantic_evaluator(mut self, evaluator: &'r dyn SemanticEvaluator) -> Self {
-        self.semantic = Some(evaluator);
+        self.semantic.evaluator = Some(evaluator);
+        self
+    }
+
+    /// Embeds prompts with `embedder` instead of the rules' own (see
+    /// [`crate::Compiler::embedder`]). Pattern vectors stored in the rules are
+    /// used when they come from the same model; otherwise this scanner embeds
+    /// the phrases it needs once and keeps them.
+    pub fn embedder(mut self, embedder: &'r dyn Embedder) -> Self {
+        self.semantic.embedder = Some(embedder);
         self
     }
 
     /// Plugs in the LLM stage.
     pub fn llm_judge(mut self, judge: &'r dyn LlmJudge) -> Self {
-        self.llm = Some(judge);
+        self.llm.judge = Some(judge);
         self
     }
 
-    /// Scans one prompt.
+    /// The LLM call that failed the last scan under
+    /// [`LlmFailurePolicy::Error`] (what [`Scanner::try_scan`] returned as an
+    /// error; [`Scanner::scan`] reports the rule as not matched).
+    pub fn last_llm_failure(&self) -> Option<&LlmFailure> {
+        self.llm.failure.as_ref()
+    }
+
+    /// Turns an LLM failure of the last scan into an error, under [`LlmFailurePolicy::Error`].
+    fn llm_outcome(&mut self, result: ScanResult) -> Result<ScanResult, crate::limits::ScanError> {
+        match self.llm.failure.clone() {
+            Some(f) if self.options.llm.on_error == LlmFailurePolicy::Error => {
+                Err(crate::limits::ScanError::Llm(f))
+            }
+            _ => Ok(result),
+        }
+    }
+
+    /// Scans one prompt, refusing it when it is larger than
+    /// [`ScanOptions::max_prompt_bytes`] (or 4 GiB, the hard limit of spans).
+    ///
+    /// ```
+    /// let rules = novac::Compiler::new()
+    ///     .add_source("rule A {\n keywords:\n  $a = \"x\"\n condition:\n  $a\n}")?
+    ///     .build()?;
+    /// let options = novac::ScanOptions { max_prompt_bytes: Some(4), ..Default::default() };
+    /// let mut scanner = novac::Scanner::new(&rules).options(options);
+    /// assert!(scanner.try_scan("x").is_ok());
+    /// assert!(matches!(scanner.try_scan("xxxxx"), Err(novac::ScanError::PromptTooLarge { bytes: 5, limit: 4 })));
+    /// # Ok::<(), novac::CompileError>(())
+    /// ```
+    pub fn try_scan(&mut self, prompt: &str) -> Result<ScanResult, crate::limits::ScanError> {
+        let limit = crate::limits::prompt_limit(self.options.max_prompt_bytes);
+        crate::limits::check_prompt(prompt.len(), limit)?;
+        if self.options.normalize {
+            let normalized = crate::normalize::normalize(prompt);
+            // Normalisation can lengthen the text; spans must stay 32-bit.
+            crate::limits::check_prompt(normalized.len(), crate::limits::prompt_limit(None))?;
+            let result = self.scan_text(&normalized);
+            self.llm_outcome(result)
+        } else {
+            let result = self.scan_text(prompt);
+            self.llm_outcome(result)
+        }
+    }
+
+    /// Scans one prompt, whatever its size (see [`Scanner::try_scan`] for
+    /// a scan that enforces [`ScanOptions::max_prompt_bytes`]).
     pub fn scan(&mut self, prompt: &str) -> ScanResult {
         if self.options.normalize {
             let normalized = crate::normalize::normalize(prompt);
@@ -211,8 +249,52 @@ impl<'r> Scanner<'r> {
         }
     }
 
-    fn scan_text(&mut self, text: &str) -> ScanResult {
+    /// Scans prompts in order, embedding the prompts that need the semantic
+    /// stage in one batch; the same results as [`Scanner::scan`] on each.
+    pub fn scan_batch<S: AsRef<str>>(&mut self, prompts: &[S]) -> Vec<ScanResult> {
+        let texts: Vec<std::borrow::Cow<'_, str>> = prompts
+            .iter()
+            .map(|p| {
+                if self.options.normalize {
+                    crate::normalize::normalize(p.as_ref())
+                } else {
+                    std::borrow::Cow::Borrowed(p.as_ref())
+                }
+            })
+            .collect();
+        crate::semantic::scan_batch(self, &texts)
+    }
+
+    /// [`Scanner::scan_batch`] with the prompt-size limit of
+    /// [`ScanOptions`] checked first; the error names the refused prompt's index.
+    pub fn try_scan_batch<S: AsRef<str>>(
+        &mut self,
+        prompts: &[S],
+    ) -> Result<Vec<ScanResult>, (usize, crate::limits::ScanError)> {
+        let limit = crate::limits::prompt_limit(self.options.max_prompt_bytes);
+        for (i, p) in prompts.iter().enumerate() {
+            crate::limits::check_prompt(p.as_ref().len(), limit).map_err(|e| (i, e))?;
+        }
+        Ok(self.scan_batch(prompts))
+    }
+
+    pub(crate) fn semantic_stage(&mut self) -> &mut SemanticStage<'r> {
+        &mut self.semantic
+    }
+
+    pub(crate) fn rules(&self) -> &'r Rules {
+        self.rules
+    }
+
+    pub(crate) fn scan_text(&mut self, text: &str) -> ScanResult {
+        self.semantic.start_scan();
+        self.scan_prepared(text)
+    }
+
+    /// Scans `text` keeping the semantic stage's prompt state (batches preload it).
+    pub(crate) fn scan_prepared(&mut self, text: &str) -> ScanResult {
         let rules = self.rules;
+        self.llm.start_scan();
         rules.engine.scan(text, &mut self.hits);
         // Which rules to look at: those touched by a hit, and the idle ones.
         let n = rules.rules.len();
@@ -242,7 +324,45 @@ impl<'r> Scanner<'r> {
             }
         }
         self.order = order;
+        if !self.llm.deferred.is_empty() && !self.semantic.deferred {
+            self.finish_llm(text, &mut result);
+        }
         result
+    }
+
+    /// Runs the LLM stage for the rules deferred during this scan and adds
+    /// their results, in rule order.
+    fn finish_llm(&mut self, text: &str, result: &mut ScanResult) {
+        let rules = self.rules;
+        let answers = self.llm.run(&rules.rules, text, &self.options.llm);
+        let deferred = std::mem::take(&mut self.llm.deferred);
+        for d in deferred {
+            let Some(rule) = rules.rules.get(d.index) else {
+                continue;
+            };
+            self.state = d.state;
+            let mut evaluated = d.evaluated;
+            let outcome = self.llm.finish_rule(
+                rule,
+                &answers,
+                &self.options.llm,
+                &mut self.state,
+                &mut evaluated,
+                &mut self.stack,
+            );
+            if let Some(rr) = self.report(
+                d.index,
+                rule,
+                outcome.matched,
+                &evaluated,
+                d.semantics,
+                outcome.llm,
+                outcome.warnings,
+            ) {
+                result.rules.push(rr);
+            }
+        }
+        result.rules.sort_by_key(|r| r.index);
     }
 
     /// Evaluates one rule; returns a result when it matched, failed closed, or in debug mode.
@@ -262,23 +382,30 @@ impl<'r> Scanner<'r> {
         set_all(&mut self.state, &rule.llm_vars, Truth::Unknown);
         let mut verdict = rule.program.eval(&self.state, &mut self.stack);
         if pending && (verdict != Truth::False || self.options.debug) {
-            // The verdict (or the report) needs the pending regexes: verify them.
+            // The verdict (or the report) needs the pending regexes: verify
+            // them one at a time, and stop once the rule is false (a matched
+            // rule reports all of its keywords, so it resolves them all).
             for &(v, p) in &rule.keyword_vars {
                 if self.hits.is_pending(p) {
                     let value = self.rules.engine.resolve(text, p, &mut self.hits);
                     self.state.set(v.index(), Truth::from_bool(value));
+                    verdict = rule.program.eval(&self.state, &mut self.stack);
+                    if verdict == Truth::False && !self.options.debug {
+                        break;
+                    }
                 }
             }
-            verdict = rule.program.eval(&self.state, &mut self.stack);
+        }
+        if verdict == Truth::False && !self.options.debug {
+            // Not matched and nothing left to run: no result (the common case).
+            return None;
         }
         let mut warnings = Vec::new();
         let mut semantics = Vec::new();
-        let mut llm = Vec::new();
         let mut evaluated = vec![false; nvars];
         for &(v, _) in &rule.keyword_vars {
             evaluated[v.index()] = true;
         }
-        let name = &rule.ir.name;
 
         if verdict == Truth::Unknown {
             // Semantic stage: run it when the verdict depends on semantic
@@ -289,36 +416,25 @@ impl<'r> Scanner<'r> {
                 &rule.semantic_vars,
                 &mut self.stack,
             ) {
-                match self.semantic {
-                    None => warnings.push(format!("Rule '{name}' requires semantic evaluation, but no semantic evaluator is available.")),
-                    Some(evaluator) => {
-                        let phrases: Vec<&str> = rule.semantic_vars.iter().map(|v| pattern_text(rule, *v)).collect();
-                        match evaluator.similarities(text, &phrases) {
-                            Ok(scores) if scores.len() == phrases.len() => {
-                                for (v, score) in rule.semantic_vars.iter().zip(scores) {
-                                    let threshold = match rule.ir.vars[v.index()].pattern {
-                                        Pattern::Semantic { threshold, .. } => threshold,
-                                        _ => 1.0,
-                                    };
-                                    let matched = !crate::casefold::is_blank(text) && score >= threshold;
-                                    self.state.set(v.index(), Truth::from_bool(matched));
-                                    evaluated[v.index()] = true;
-                                    semantics.push(SemanticScore { var: rule.ir.vars[v.index()].name.clone(), score, matched });
-                                }
-                            }
-                            Ok(_) => warnings.push(format!("Rule '{name}' failed closed because the semantic evaluator returned the wrong number of scores")),
-                            Err(e) => {
-                                let var = rule.semantic_vars.first().map_or("", |v| rule.ir.vars[v.index()].name.as_str());
-                                warnings.push(format!("Rule '{name}' failed closed because semantics.{var} evaluation errored: {e}"));
-                            }
-                        }
-                    }
+                let ok = self.semantic.evaluate(
+                    &self.rules.semantic,
+                    rule,
+                    text,
+                    &mut self.state,
+                    &mut evaluated,
+                    &mut semantics,
+                    &mut warnings,
+                );
+                if !ok && self.semantic.deferred {
+                    // Batch pass 1: this prompt is evaluated again once embedded.
+                    return None;
                 }
             } else {
                 // Any value gives the same verdict: count them as not matched, like the reference.
                 set_all(&mut self.state, &rule.semantic_vars, Truth::False);
             }
-            // LLM stage: run it when the verdict still depends on LLM results.
+            // LLM stage: when the verdict still depends on LLM results, the
+            // rule waits for the scan's concurrent LLM calls (crate::llm).
             if warnings.is_empty()
                 && stage_matters(
                     &rule.program,
@@ -327,37 +443,13 @@ impl<'r> Scanner<'r> {
                     &mut self.stack,
                 )
             {
-                match self.llm {
-                    None => warnings.push(format!(
-                        "Rule '{name}' requires LLM evaluation, but no LLM evaluator is available."
-                    )),
-                    Some(judge) => {
-                        for v in &rule.llm_vars {
-                            let var = &rule.ir.vars[v.index()];
-                            let Pattern::Llm {
-                                text: instruction,
-                                temperature,
-                            } = &var.pattern
-                            else {
-                                continue;
-                            };
-                            match judge.judge(instruction, text, *temperature) {
-                                Ok(verdict) => {
-                                    self.state.set(v.index(), Truth::from_bool(verdict.matched));
-                                    evaluated[v.index()] = true;
-                                    llm.push(LlmResult {
-                                        var: var.name.clone(),
-                                        verdict,
-                                    });
-                                }
-                                Err(e) => {
-                                    warnings.push(format!("Rule '{name}' failed closed because llm.{} evaluation errored: {e}", var.name));
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
+                self.llm.defer(Deferred {
+                    index,
+                    state: self.state.clone(),
+                    evaluated,
+                    semantics,
+                });
+                return None;
             } else if warnings.is_empty() {
                 set_all(&mut self.state, &rule.llm_vars, Truth::False);
             }
@@ -369,6 +461,31 @@ impl<'r> Scanner<'r> {
         }
 
         let matched = verdict == Truth::True;
+        self.report(
+            index,
+            rule,
+            matched,
+            &evaluated,
+            semantics,
+            Vec::new(),
+            warnings,
+        )
+    }
+
+    /// The result of a finished rule: `None` when it did not match, has no
+    /// warning and the scan is not in debug mode.
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        index: usize,
+        rule: &CompiledRule,
+        matched: bool,
+        evaluated: &[bool],
+        semantics: Vec<SemanticScore>,
+        llm: Vec<LlmResult>,
+        warnings: Vec<String>,
+    ) -> Option<RuleResult> {
+        let name = &rule.ir.name;
         if !matched && warnings.is_empty() && !self.options.debug {
             return None;
         }
@@ -459,12 +576,5 @@ fn mark(touched: &mut [u64], order: &mut Vec<u32>, r: u32) {
 fn set_all(state: &mut VarState, vars: &[VarId], value: Truth) {
     for v in vars {
         state.set(v.index(), value);
-    }
-}
-
-fn pattern_text(rule: &CompiledRule, v: VarId) -> &str {
-    match &rule.ir.vars[v.index()].pattern {
-        Pattern::Semantic { text, .. } | Pattern::Llm { text, .. } => text,
-        Pattern::Keyword(_) => "",
     }
 }

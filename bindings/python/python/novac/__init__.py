@@ -29,6 +29,7 @@ from novac._novac import (
     RuleResult,
     Rules,
     ScanResult,
+    ScanError,
     SemanticPlugin,
     __version__,
     check,
@@ -42,6 +43,7 @@ __all__ = [
     "LlmPlugin",
     "RuleResult",
     "Rules",
+    "ScanError",
     "ScanResult",
     "Scanner",
     "SemanticPlugin",
@@ -60,7 +62,7 @@ class Scanner:
     ``Rules.scan`` call. A ``Scanner`` is as thread-safe as its plug-ins.
     """
 
-    __slots__ = ("rules", "normalize", "debug", "semantic_evaluator", "llm_evaluator")
+    __slots__ = ("rules", "normalize", "debug", "semantic_evaluator", "llm_evaluator", "max_prompt_bytes")
 
     def __init__(
         self,
@@ -70,12 +72,14 @@ class Scanner:
         debug: bool = False,
         semantic_evaluator: Any = None,
         llm_evaluator: Any = None,
+        max_prompt_bytes: Optional[int] = None,
     ) -> None:
         if not isinstance(rules, Rules):
             raise TypeError(f"Scanner() needs a novac.Rules object, not {type(rules).__name__}")
         self.rules = rules
         self.normalize = normalize
         self.debug = debug
+        self.max_prompt_bytes = max_prompt_bytes
         self.semantic_evaluator: Optional[SemanticPlugin] = (
             semantic_evaluator
             if semantic_evaluator is None or isinstance(semantic_evaluator, SemanticPlugin)
@@ -95,6 +99,7 @@ class Scanner:
             debug=self.debug,
             semantic_evaluator=self.semantic_evaluator,
             llm_evaluator=self.llm_evaluator,
+            max_prompt_bytes=self.max_prompt_bytes,
         )
 
     def scan_many(self, prompts: Iterable[str], threads: Optional[int] = None) -> List[ScanResult]:
@@ -106,6 +111,7 @@ class Scanner:
             debug=self.debug,
             semantic_evaluator=self.semantic_evaluator,
             llm_evaluator=self.llm_evaluator,
+            max_prompt_bytes=self.max_prompt_bytes,
         )
 
     def __repr__(self) -> str:

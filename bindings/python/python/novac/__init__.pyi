@@ -28,6 +28,10 @@ class CompileError(Exception):
 
     diagnostics: List[Diagnostic]
 
+class ScanError(ValueError):
+    """A prompt the scan refused: larger than ``max_prompt_bytes``
+    (``scan_many`` names the prompt's index)."""
+
 class Diagnostic:
     @property
     def code(self) -> str: ...
@@ -130,6 +134,7 @@ class Rules:
         debug: bool = False,
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
+        max_prompt_bytes: Optional[int] = None,
     ) -> ScanResult: ...
     def scan_many(
         self,
@@ -140,6 +145,7 @@ class Rules:
         debug: bool = False,
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
+        max_prompt_bytes: Optional[int] = None,
     ) -> List[ScanResult]: ...
     @property
     def rule_names(self) -> List[str]: ...
@@ -165,6 +171,7 @@ class Scanner:
     debug: bool
     semantic_evaluator: Optional[SemanticPlugin]
     llm_evaluator: Optional[LlmPlugin]
+    max_prompt_bytes: Optional[int]
     def __init__(
         self,
         rules: Rules,
@@ -173,6 +180,7 @@ class Scanner:
         debug: bool = False,
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
+        max_prompt_bytes: Optional[int] = None,
     ) -> None: ...
     def scan(self, prompt: str) -> ScanResult: ...
     def scan_many(self, prompts: Iterable[str], threads: Optional[int] = None) -> List[ScanResult]: ...

@@ -1,0 +1,178 @@
+//! Keyword engine tests: fast paths against naive per-pattern matching.
+
+use super::*;
+use crate::limits::CompileLimits;
+use proptest::prelude::*;
+
+fn regex(body: &str, case_insensitive: bool) -> KeywordPattern {
+    let rust = crate::pyre::translate(body).expect("translates").pattern;
+    KeywordPattern::Regex {
+        python: body.to_string(),
+        rust,
+        case_insensitive,
+    }
+}
+
+fn engine(patterns: &[KeywordPattern], mode: Verifiers) -> KeywordEngine {
+    let mut table = PatternTable::default();
+    for p in patterns {
+        table.intern(p);
+    }
+    let mut plans = PlanCache::default();
+    KeywordEngine::build_with(table, &mut plans, &CompileLimits::default(), mode).expect("builds")
+}
+
+/// Every pattern's value on `text`, all pending regexes resolved.
+fn values(engine: &KeywordEngine, text: &str, hits: &mut KeywordHits) -> Vec<bool> {
+    engine.scan(text, hits);
+    (0..engine.len())
+        .map(|i| engine.resolve(text, PatternId(i as u32), hits))
+        .collect()
+}
+
+/// The slow path: each pattern on its own, with the `regex` crate.
+fn naive(p: &KeywordPattern, text: &str) -> bool {
+    if casefold::is_blank(text) {
+        return false;
+    }
+    match p {
+        KeywordPattern::Literal {
+            text: lit,
+            case_sensitive: true,
+        } => text.contains(lit.as_str()),
+        KeywordPattern::Literal { text: lit, .. } => {
+            text.to_lowercase().contains(&lit.to_lowercase())
+        }
+        KeywordPattern::Regex {
+            rust,
+            case_insensitive,
+            ..
+        } => regex::RegexBuilder::new(rust)
+            .case_insensitive(*case_insensitive)
+            .build()
+            .expect("builds")
+            .is_match(text),
+    }
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop::sample::select(vec![
+            'a', 'b', 'c', 'A', 'B', 'C', 'ж', 'Ж', '中', ' ', 'é', '1',
+        ]),
+        0..40,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+fn pattern() -> impl Strategy<Value = KeywordPattern> {
+    let part = prop::sample::select(vec![
+        "abc",
+        "ba",
+        "(abc|cab)",
+        "\\bab",
+        "c\\b",
+        ".{0,3}",
+        "\\s+",
+        "[ab]",
+        "жж",
+        "a\\w",
+        "\\bcc\\b",
+        "(?:ab)+",
+        "\\d",
+    ]);
+    let regex = (prop::collection::vec(part, 1..5), any::<bool>())
+        .prop_map(|(parts, ci)| regex(&parts.concat(), ci));
+    let literal = (
+        prop::sample::select(vec!["ab", "abc", "ba", "жж", "中", "cab"]),
+        any::<bool>(),
+    )
+        .prop_map(|(t, case_sensitive)| KeywordPattern::Literal {
+            text: t.to_string(),
+            case_sensitive,
+        });
+    prop_oneof![3 => regex, 1 => literal]
+}
+
+#[test]
+fn regexes_need_every_atom_group_and_share_atoms() {
+    let patterns = [
+        regex("\\bab\\b.{0,3}\\bcc\\b", true),
+        regex("cab\\s+ab", false),
+        KeywordPattern::Literal {
+            text: "cab".into(),
+            case_sensitive: false,
+        },
+    ];
+    let e = engine(&patterns, Verifiers::Eager);
+    assert_eq!(e.groups_needed[0], 0b11);
+    // The folded automaton holds `ab`, `cc` and `cab` once each.
+    assert_eq!(e.folded_triggers.atoms(), 3);
+    let mut hits = KeywordHits::default();
+    e.scan("AB only", &mut hits);
+    assert!(!hits.is_pending(PatternId(0)), "one group is not enough");
+    assert_eq!(values(&e, "ab  cc", &mut hits), [true, false, false]);
+    assert_eq!(values(&e, "жab cab cab ab", &mut hits), [false, true, true]);
+}
+
+#[test]
+fn oversized_regexes_are_build_errors_unless_lazy() {
+    let limits = CompileLimits {
+        max_regex_bytes: 2_000,
+        ..CompileLimits::default()
+    };
+    let build = |mode| {
+        let mut table = PatternTable::default();
+        table.intern(&regex("abc\\w{50}", true));
+        KeywordEngine::build_with(table, &mut PlanCache::default(), &limits, mode)
+    };
+    for mode in [Verifiers::Eager, Verifiers::Checked] {
+        let err = build(mode).expect_err("over the limit");
+        assert!(err.contains("keyword regex"), "{err}");
+    }
+    let lazy = build(Verifiers::Lazy).expect("lazy builds");
+    assert!(lazy.compile_verifiers().is_err());
+}
+
+#[test]
+fn atomless_regexes_are_filtered_by_one_set() {
+    let patterns = [
+        regex("\\b\\d{3}-\\d{2}\\b", false),
+        regex("[A-Z][a-z]+\\s[A-Z]", false),
+        regex("[a-z]*\\d", false),
+    ];
+    let e = engine(&patterns, Verifiers::Eager);
+    assert_eq!(e.slow.len(), 3);
+    let mut hits = KeywordHits::default();
+    e.scan("no digits here", &mut hits);
+    assert!(hits.pending_list.is_empty(), "the set rules them all out");
+    assert_eq!(values(&e, "жж123-45 Ab Cd", &mut hits), [false, true, true]);
+    assert_eq!(values(&e, "x 123-45 y", &mut hits), [true, false, true]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    /// The fast paths (atom groups, shared atoms, relaxed verifiers on
+    /// non-ASCII text, lazily compiled verifiers) equal each pattern
+    /// matched on its own.
+    #[test]
+    fn engine_equals_naive_matching(
+        patterns in prop::collection::vec(pattern(), 1..6),
+        texts in prop::collection::vec(text(), 1..6),
+    ) {
+        let eager = engine(&patterns, Verifiers::Eager);
+        let lazy = engine(&patterns, Verifiers::Lazy);
+        let checked = engine(&patterns, Verifiers::Checked);
+        let mut h = [KeywordHits::default(), KeywordHits::default(), KeywordHits::default()];
+        for text in &texts {
+            let got = values(&eager, text, &mut h[0]);
+            prop_assert_eq!(&got, &values(&lazy, text, &mut h[1]));
+            prop_assert_eq!(&got, &values(&checked, text, &mut h[2]));
+            let mut seen = std::collections::HashSet::new();
+            for p in patterns.iter().filter(|p| seen.insert(*p)) {
+                let i = eager.patterns.iter().position(|q| q == p).expect("interned");
+                prop_assert_eq!(got[i], naive(p, text), "{:?} on {:?}", p, text);
+            }
+        }
+    }
+}

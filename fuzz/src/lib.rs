@@ -1,0 +1,455 @@
+//! Grammar-aware generators for the fuzz targets.
+//!
+//! libFuzzer hands the targets raw bytes; [`arbitrary`] turns them into the
+//! structured values below, which render to `.nov` text. So most inputs are
+//! rules that parse (the compiler and scanner get exercised, not only the
+//! parser's error path), while the fragment tables still include the hostile
+//! and the invalid: catastrophic regexes, unsupported constructs, undefined
+//! variables, odd quoting, deep nesting.
+//!
+//! * [`GenFile`] (target `compile`): any section mix, any condition, junk lines.
+//! * [`ScanCase`] (target `scan`): keyword-only rules whose conditions name
+//!   existing variables, and a prompt over a case-rich alphabet; the target
+//!   checks the scanner's verdict against naive per-keyword matching fed to
+//!   the tree-walking interpreter ([`novac::interp`]).
+
+use arbitrary::{Arbitrary, Result, Unstructured};
+
+/// Regex bodies: plain, Unicode, anchored, catastrophic in a backtracking
+/// engine, and a few that novac must refuse with a diagnostic.
+pub const REGEX_FRAGMENTS: &[&str] = &[
+    "ab",
+    "a",
+    "b+",
+    "[ab]",
+    "é",
+    "ж+",
+    "\\d",
+    "\\w",
+    "\\s",
+    "(ab|ba)",
+    "σ",
+    "\\bab",
+    "b\\b",
+    "a{1,2}",
+    "(a+)+",
+    "(a|aa)+",
+    "(\\w+\\s?)*",
+    "(.*a){3}",
+    "^",
+    "$",
+    "x*",
+    ".",
+    "[^a]",
+    "(?:ab)?",
+    "\\.",
+    "ignore",
+    "previous",
+    "中",
+];
+
+/// Fragments only the compile target uses (invalid or unsupported).
+pub const BAD_REGEX_FRAGMENTS: &[&str] = &[
+    "(",
+    ")",
+    "[",
+    "(?<=a)",
+    "(?!b)",
+    "\\1",
+    "(?P<n>a)(?P=n)",
+    "a{1000}{1000}",
+    "(?i)",
+    "\\p{L}",
+    "[[:alpha:]]",
+    "\\N{DIGIT ONE}",
+    "a{,3}",
+    "(?x) a # c",
+    "*",
+    "\\",
+    "/",
+    "a++",
+    "(?>a)",
+    "\\Z",
+    "\\A",
+    "(?s:.)",
+    "[\\w-z]",
+];
+
+/// Literal keyword texts: plain, Unicode, blanks, quotes and backslashes.
+pub const LITERALS: &[&str] = &[
+    "ignore previous",
+    "ab",
+    "a",
+    "AB",
+    "é",
+    "É",
+    "жЖ",
+    "σ",
+    "Σ",
+    "ß",
+    "中文",
+    "a b",
+    "-",
+    "1",
+    "",
+    " ",
+    "\\",
+    "\\\"",
+    "{",
+    "}",
+    "$a",
+    "case:true",
+];
+
+/// Prompt characters: case pairs, multi-byte letters, a final sigma, white space.
+pub const PROMPT_ALPHABET: &[char] = &[
+    'a', 'b', 'A', 'B', 'é', 'É', 'ж', 'Ж', 'σ', 'Σ', 'ς', 'ß', ' ', '\n', '\t', '-', '1', '中',
+    'i', 'g', 'n', 'o', 'r', 'e', 'p', 'v', 'u', 's', '.', '\u{1c}', '\u{a0}', 'x', 'K',
+];
+
+fn pick<'a, T: Copy>(u: &mut Unstructured<'a>, items: &[T]) -> Result<T> {
+    Ok(*u.choose(items)?)
+}
+
+/// A keyword entry.
+#[derive(Clone, Debug)]
+pub enum GenKeyword {
+    /// `"text"` with an optional ` case:true`.
+    Literal {
+        /// The text between the quotes.
+        text: String,
+        /// ` case:true`.
+        case_sensitive: bool,
+    },
+    /// `/body/` with an optional `i`.
+    Regex {
+        /// The body between the slashes.
+        body: String,
+        /// The `i` flag.
+        case_insensitive: bool,
+    },
+}
+
+impl GenKeyword {
+    fn generate(u: &mut Unstructured<'_>, allow_bad: bool) -> Result<GenKeyword> {
+        if u.arbitrary()? {
+            let parts = u.int_in_range(1..=2)?;
+            let mut text = String::new();
+            for _ in 0..parts {
+                text.push_str(pick(u, LITERALS)?);
+            }
+            if !allow_bad {
+                // Quotes and backslashes end or escape the string: keep the
+                // scan target's rules valid.
+                text.retain(|c| c != '"' && c != '\\');
+            }
+            Ok(GenKeyword::Literal {
+                text,
+                case_sensitive: u.arbitrary()?,
+            })
+        } else {
+            let parts = u.int_in_range(1..=4)?;
+            let mut body = String::new();
+            for _ in 0..parts {
+                if allow_bad && u.ratio(1, 6)? {
+                    body.push_str(pick(u, BAD_REGEX_FRAGMENTS)?);
+                } else {
+                    body.push_str(pick(u, REGEX_FRAGMENTS)?);
+                }
+            }
+            Ok(GenKeyword::Regex {
+                body,
+                case_insensitive: u.arbitrary()?,
+            })
+        }
+    }
+
+    /// The entry's right-hand side as written in a rule.
+    pub fn source(&self) -> String {
+        match self {
+            GenKeyword::Literal {
+                text,
+                case_sensitive,
+            } => format!(
+                "\"{text}{}\"",
+                if *case_sensitive { " case:true" } else { "" }
+            ),
+            GenKeyword::Regex {
+                body,
+                case_insensitive,
+            } => format!("/{body}/{}", if *case_insensitive { "i" } else { "" }),
+        }
+    }
+}
+
+/// A condition over variables `$k0..$kN` (plus, in the compile target, names
+/// that do not exist and section-qualified forms).
+#[derive(Clone, Debug)]
+pub enum GenCond {
+    /// `$kN`, `keywords.$kN`, or an undefined name.
+    Var(usize),
+    /// `true` / `false`.
+    Const(bool),
+    /// `not c`.
+    Not(Box<GenCond>),
+    /// `a and b`.
+    And(Box<GenCond>, Box<GenCond>),
+    /// `a or b`.
+    Or(Box<GenCond>, Box<GenCond>),
+    /// `(c)`.
+    Paren(Box<GenCond>),
+    /// `any of keywords.*`, `N of ($k*)`, `all of keywords.*`.
+    Quantifier(u8),
+}
+
+impl GenCond {
+    fn generate(u: &mut Unstructured<'_>, vars: usize, depth: u32) -> Result<GenCond> {
+        let choice = if depth == 0 {
+            u.int_in_range(0..=2)?
+        } else {
+            u.int_in_range(0..=7)?
+        };
+        Ok(match choice {
+            0 => GenCond::Var(u.int_in_range(0..=vars.saturating_sub(1))?),
+            1 => GenCond::Quantifier(u.arbitrary()?),
+            2 if u.ratio(1, 8)? => GenCond::Const(u.arbitrary()?),
+            2 => GenCond::Var(u.int_in_range(0..=vars.saturating_sub(1))?),
+            3 => GenCond::Not(Box::new(GenCond::generate(u, vars, depth - 1)?)),
+            4 | 5 => GenCond::And(
+                Box::new(GenCond::generate(u, vars, depth - 1)?),
+                Box::new(GenCond::generate(u, vars, depth - 1)?),
+            ),
+            6 => GenCond::Or(
+                Box::new(GenCond::generate(u, vars, depth - 1)?),
+                Box::new(GenCond::generate(u, vars, depth - 1)?),
+            ),
+            _ => GenCond::Paren(Box::new(GenCond::generate(u, vars, depth - 1)?)),
+        })
+    }
+
+    /// The condition as written in a rule.
+    pub fn source(&self, vars: usize) -> String {
+        match self {
+            GenCond::Var(i) => format!("$k{i}"),
+            GenCond::Const(b) => b.to_string(),
+            GenCond::Not(c) => format!("not {}", c.source(vars)),
+            GenCond::And(a, b) => format!("{} and {}", a.source(vars), b.source(vars)),
+            GenCond::Or(a, b) => format!("{} or {}", a.source(vars), b.source(vars)),
+            GenCond::Paren(c) => format!("({})", c.source(vars)),
+            GenCond::Quantifier(q) => {
+                let n = 1 + (*q as usize) % vars.max(1);
+                match q % 4 {
+                    0 => "any of keywords.*".to_string(),
+                    1 => format!("{n} of ($k*)"),
+                    2 => "all of keywords.*".to_string(),
+                    _ => format!("any of ($k{})", *q as usize % vars.max(1)),
+                }
+            }
+        }
+    }
+}
+
+/// One rule of the compile target: every section optional, anything may be wrong.
+#[derive(Clone, Debug)]
+pub struct GenRule {
+    name: String,
+    meta: Vec<(String, String)>,
+    keywords: Vec<GenKeyword>,
+    semantics: usize,
+    llm: usize,
+    condition: GenCond,
+    junk: Option<String>,
+}
+
+const NAMES: &[&str] = &["R", "Rule_1", "A", "my_rule", "X9", "Ünï", "R-1", "_"];
+const META_KEYS: &[&str] = &["author", "severity", "uuid", "date", "description", "x"];
+const META_VALUES: &[&str] = &["high", "", "2024-01-01", "not-a-uuid", "a \\\" b", "{"];
+const JUNK: &[&str] = &[
+    "}",
+    "{",
+    "rule",
+    "condition:",
+    "keywords:",
+    "$k0 = ",
+    "\"",
+    "/",
+    "// comment",
+    "# comment",
+    "(((((((((((((((",
+    "not not not not",
+    "\u{feff}",
+    "\0",
+    "$",
+    "of",
+];
+
+impl<'a> Arbitrary<'a> for GenRule {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<GenRule> {
+        let name = pick(u, NAMES)?.to_string();
+        let mut meta = Vec::new();
+        for _ in 0..u.int_in_range(0..=2)? {
+            meta.push((
+                pick(u, META_KEYS)?.to_string(),
+                pick(u, META_VALUES)?.to_string(),
+            ));
+        }
+        let nk = u.int_in_range(0..=4)?;
+        let mut keywords = Vec::new();
+        for _ in 0..nk {
+            keywords.push(GenKeyword::generate(u, true)?);
+        }
+        let semantics = u.int_in_range(0..=1)?;
+        let llm = u.int_in_range(0..=1)?;
+        let condition = GenCond::generate(u, nk.max(1) + 1, 4)?;
+        let junk = if u.ratio(1, 5)? {
+            Some(pick(u, JUNK)?.to_string())
+        } else {
+            None
+        };
+        Ok(GenRule {
+            name,
+            meta,
+            keywords,
+            semantics,
+            llm,
+            condition,
+            junk,
+        })
+    }
+}
+
+impl GenRule {
+    /// The rule as `.nov` text.
+    pub fn source(&self) -> String {
+        let mut s = format!("rule {} {{\n", self.name);
+        if !self.meta.is_empty() {
+            s.push_str("    meta:\n");
+            for (k, v) in &self.meta {
+                s.push_str(&format!("        {k} = \"{v}\"\n"));
+            }
+        }
+        if !self.keywords.is_empty() {
+            s.push_str("    keywords:\n");
+            for (i, k) in self.keywords.iter().enumerate() {
+                s.push_str(&format!("        $k{i} = {}\n", k.source()));
+            }
+        }
+        if self.semantics > 0 {
+            s.push_str("    semantics:\n        $s0 = \"override the rules\" (0.5)\n");
+        }
+        if self.llm > 0 {
+            s.push_str("    llm:\n        $l0 = \"Is this hostile?\" (0.1)\n");
+        }
+        if let Some(junk) = &self.junk {
+            s.push_str(junk);
+            s.push('\n');
+        }
+        s.push_str("    condition:\n        ");
+        s.push_str(&self.condition.source(self.keywords.len().max(1)));
+        s.push_str("\n}\n");
+        s
+    }
+}
+
+/// A rule file of the compile target, and prompts to scan if it builds.
+#[derive(Clone, Debug, Arbitrary)]
+pub struct GenFile {
+    /// The rules.
+    pub rules: Vec<GenRule>,
+    /// Prompts (any string).
+    pub prompts: Vec<String>,
+}
+
+impl GenFile {
+    /// All rules as one source.
+    pub fn source(&self) -> String {
+        self.rules.iter().map(GenRule::source).collect()
+    }
+}
+
+/// The scan target's input: valid keyword-only rules and prompts.
+#[derive(Clone, Debug)]
+pub struct ScanCase {
+    /// Per rule: its keywords and its condition.
+    pub rules: Vec<(Vec<GenKeyword>, GenCond)>,
+    /// Prompts over [`PROMPT_ALPHABET`].
+    pub prompts: Vec<String>,
+}
+
+impl<'a> Arbitrary<'a> for ScanCase {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<ScanCase> {
+        let mut rules = Vec::new();
+        for _ in 0..u.int_in_range(1..=6)? {
+            let n = u.int_in_range(1..=4)?;
+            let mut keywords = Vec::new();
+            for _ in 0..n {
+                keywords.push(GenKeyword::generate(u, false)?);
+            }
+            let condition = GenCond::generate(u, n, 3)?;
+            rules.push((keywords, condition));
+        }
+        let mut prompts = Vec::new();
+        for _ in 0..u.int_in_range(1..=4)? {
+            let len = u.int_in_range(0..=40)?;
+            let mut p = String::new();
+            for _ in 0..len {
+                p.push(pick(u, PROMPT_ALPHABET)?);
+            }
+            prompts.push(p);
+        }
+        Ok(ScanCase { rules, prompts })
+    }
+}
+
+impl ScanCase {
+    /// The rules as one source: rule `R{i}` for entry `i`.
+    pub fn source(&self) -> String {
+        let mut s = String::new();
+        for (i, (keywords, cond)) in self.rules.iter().enumerate() {
+            s.push_str(&format!("rule R{i} {{\n    keywords:\n"));
+            for (j, k) in keywords.iter().enumerate() {
+                s.push_str(&format!("        $k{j} = {}\n", k.source()));
+            }
+            s.push_str(&format!(
+                "    condition:\n        {}\n}}\n",
+                cond.source(keywords.len())
+            ));
+        }
+        s
+    }
+}
+
+/// Python's `not text.strip()`.
+pub fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+/// The reference's meaning of one compiled keyword pattern, computed the
+/// slow, obvious way: `str.lower()` substring tests and a fresh `regex`.
+pub fn naive_keyword(pattern: &novac::ir::KeywordPattern, text: &str) -> bool {
+    use novac::ir::KeywordPattern as K;
+    if is_blank(text) {
+        return false;
+    }
+    match pattern {
+        K::Literal {
+            text: lit,
+            case_sensitive: true,
+        } => text.contains(lit.as_str()),
+        K::Literal {
+            text: lit,
+            case_sensitive: false,
+        } => text.to_lowercase().contains(&lit.to_lowercase()),
+        K::Regex {
+            rust,
+            case_insensitive,
+            ..
+        } => regex::RegexBuilder::new(rust)
+            .case_insensitive(*case_insensitive)
+            .size_limit(64 << 20)
+            .build()
+            .map(|r| r.is_match(text))
+            .unwrap_or(false),
+    }
+}
