@@ -24,7 +24,8 @@
 use crate::condition::{self, Piece};
 use crate::lines::{is_comment, is_ws, trim_ws, Lines};
 use crate::FormatError;
-use novac_syntax::ast::{MetaEntry, Rule, SectionBody, SectionKind};
+use novac_syntax::ast::{MetaEntry, Rule, SectionBody, SectionKind, Threshold};
+use novac_syntax::{Span, Spanned};
 use std::collections::HashMap;
 
 /// What a printed section line is.
@@ -100,6 +101,20 @@ pub(crate) fn header_junk<'s>(rule: &Rule, src: &'s str, lines: &Lines<'_>) -> &
 }
 
 /// The raw text after the `=` that follows byte `from`, up to byte `to`, trimmed.
+/// The `$var = value (threshold)` element of a keyword, semantic or LLM
+/// entry: the value as written, then the threshold as written.
+fn pair(src: &str, span: Span, var: &Spanned<String>, threshold: Option<&Threshold>) -> Elem {
+    let end = threshold.map_or(span.end, |t| t.span.start);
+    let mut value = after_equals(src, var.span.end as usize, end as usize);
+    if let Some(t) = threshold {
+        value.push_str(&format!(" ({})", t.text.span.text(src)));
+    }
+    Elem::Pair {
+        name: var.value.clone(),
+        value,
+    }
+}
+
 fn after_equals(src: &str, from: usize, to: usize) -> String {
     let text = src.get(from..to.max(from)).unwrap_or("");
     let text = text.trim_start_matches(is_ws);
@@ -156,33 +171,17 @@ pub(crate) fn format_rule(
             }
             SectionBody::Keywords(entries) => {
                 for e in entries {
-                    let end = e.threshold.as_ref().map_or(e.span.end, |t| t.span.start);
-                    let mut value = after_equals(src, e.var.span.end as usize, end as usize);
-                    if let Some(t) = &e.threshold {
-                        value.push_str(&format!(" ({})", t.text.span.text(src)));
-                    }
                     entry(
                         e.span.start,
-                        Elem::Pair {
-                            name: e.var.value.clone(),
-                            value,
-                        },
+                        pair(src, e.span, &e.var, e.threshold.as_ref()),
                     );
                 }
             }
             SectionBody::Semantics(entries) | SectionBody::Llm(entries) => {
                 for e in entries {
-                    let end = e.threshold.as_ref().map_or(e.span.end, |t| t.span.start);
-                    let mut value = after_equals(src, e.var.span.end as usize, end as usize);
-                    if let Some(t) = &e.threshold {
-                        value.push_str(&format!(" ({})", t.text.span.text(src)));
-                    }
                     entry(
                         e.span.start,
-                        Elem::Pair {
-                            name: e.var.value.clone(),
-                            value,
-                        },
+                        pair(src, e.span, &e.var, e.threshold.as_ref()),
                     );
                 }
             }
