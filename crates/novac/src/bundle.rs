@@ -57,10 +57,13 @@
 //! [`BundleError`] — wrong magic, truncation, another format or novac
 //! version, a checksum mismatch, trailing bytes, a payload that does not
 //! decode or describes impossible rules (a variable id out of range, a
-//! condition that is not well formed, a regex that is not the translation of
-//! its Python source). Loading never panics, and never yields rules that
-//! differ from the saved ones through accidental corruption. The checksum
-//! detects damage, not tampering: treat a bundle as you treat rule files.
+//! condition that is not well formed, a threshold outside [0, 1]). Loading
+//! never panics, and never yields rules that differ from the saved ones
+//! through accidental corruption. The checksum detects damage, not
+//! tampering: treat a bundle as you treat rule files. (Regexes and their
+//! plans are taken as stored — re-translating every Python regex cost a
+//! tenth of the load time — and a regex still compiles under
+//! [`CompileLimits::max_regex_bytes`] before it runs.)
 //!
 //! To add a field to the format, add it to `Payload` (or a struct in it),
 //! fill it in `serialize`, apply it in `deserialize`, and bump
@@ -311,8 +314,20 @@ impl Rules {
     /// and freshly compiled sources). Rule names must be unique across the
     /// parts. Stored phrase embeddings are kept when all parts that have
     /// semantic phrases were embedded by the same model; the first attached
-    /// embedder is kept.
-    pub fn merge(parts: Vec<Rules>) -> Result<Rules, BundleError> {
+    /// embedder is kept. When only one part has rules, it is returned as it
+    /// is (no rebuild: `novac scan --rules one.novc` costs one load).
+    pub fn merge(mut parts: Vec<Rules>) -> Result<Rules, BundleError> {
+        let with_rules: Vec<usize> = (0..parts.len())
+            .filter(|&i| !parts[i].rules.is_empty())
+            .collect();
+        if let [only] = with_rules[..] {
+            let embedder = parts.iter().find_map(|p| p.semantic.embedder.clone());
+            let mut rules = parts.swap_remove(only);
+            if embedder.is_some() {
+                rules.semantic.embedder = embedder;
+            }
+            return Ok(rules);
+        }
         let mut names = HashSet::new();
         let mut irs = Vec::new();
         let mut vectors: std::collections::HashMap<String, Vec<f32>> = Default::default();
@@ -563,16 +578,7 @@ fn unbundle_rule(rule: BundledRule) -> Result<RuleIr, BundleError> {
 /// Rejects patterns the checker could never have produced.
 fn check_pattern(rule: &str, var: &str, pattern: &Pattern) -> Result<(), BundleError> {
     match pattern {
-        Pattern::Keyword(KeywordPattern::Literal { .. }) => Ok(()),
-        Pattern::Keyword(KeywordPattern::Regex { python, rust, .. }) => {
-            match crate::pyre::translate(python) {
-                Ok(t) if t.pattern == *rust => Ok(()),
-                _ => Err(malformed(
-                    rule,
-                    format!("regex {var} is not the translation of its Python source"),
-                )),
-            }
-        }
+        Pattern::Keyword(_) => Ok(()),
         Pattern::Semantic { threshold: x, .. } | Pattern::Llm { temperature: x, .. } => {
             if x.is_finite() && (0.0..=1.0).contains(x) {
                 Ok(())

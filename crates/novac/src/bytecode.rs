@@ -123,7 +123,7 @@ impl Program {
                     let is_and = matches!(op, Op::And(_));
                     let at = stack.len().saturating_sub(n as usize);
                     let mut acc = if is_and { Truth::True } else { Truth::False };
-                    for t in stack.drain(at..) {
+                    for &t in &stack[at..] {
                         acc = match (is_and, acc, t) {
                             (true, Truth::False, _) | (true, _, Truth::False) => Truth::False,
                             (true, Truth::Unknown, _) | (true, _, Truth::Unknown) => Truth::Unknown,
@@ -135,6 +135,7 @@ impl Program {
                             (false, _, _) => Truth::False,
                         };
                     }
+                    stack.truncate(at);
                     acc
                 }
                 Op::AtLeast { mask, n } => {

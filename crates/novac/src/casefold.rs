@@ -23,14 +23,59 @@ pub(crate) fn lower_into(text: &str, out: &mut String) {
     } else if text.contains('\u{3A3}') {
         out.push_str(&text.to_lowercase());
     } else {
-        out.reserve(text.len());
-        for c in text.chars() {
-            match fast_lower(c) {
-                Some(l) => out.push(l),
-                None => out.extend(c.to_lowercase()),
+        lower_runs(text, out);
+    }
+}
+
+/// The character-by-character lowering, copying runs of characters that
+/// are their own lower-case as whole slices. Lead bytes `E3`–`E9` start the
+/// characters U+3000–U+9FFF (CJK punctuation, kana, ideographs: no case),
+/// which are skipped without decoding; a Chinese or Japanese prompt is then
+/// mostly one copy.
+fn lower_runs(text: &str, out: &mut String) {
+    out.reserve(text.len());
+    let bytes = text.as_bytes();
+    let mut run = 0; // start of the bytes not copied yet (all unchanged)
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b.is_ascii_uppercase() {
+                out.push_str(&text[run..i]);
+                out.push(b.to_ascii_lowercase() as char);
+                run = i + 1;
+            }
+            i += 1;
+            continue;
+        }
+        if (0xE3..=0xE9).contains(&b) {
+            i += 3;
+            continue;
+        }
+        // `i` is a character boundary: `b` is not a continuation byte.
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        let len = c.len_utf8();
+        match fast_lower(c) {
+            Some(l) if l == c => {}
+            Some(l) => {
+                out.push_str(&text[run..i]);
+                out.push(l);
+                run = i + len;
+            }
+            None => {
+                let mut lower = c.to_lowercase();
+                if !(lower.len() == 1 && lower.next() == Some(c)) {
+                    out.push_str(&text[run..i]);
+                    out.extend(c.to_lowercase());
+                    run = i + len;
+                }
             }
         }
+        i += len;
     }
+    out.push_str(&text[run..]);
 }
 
 /// The lower-case of `c` when it is one character and cheap to find.
@@ -110,6 +155,17 @@ mod tests {
         assert_eq!(out, text.to_lowercase());
         lower_into("ПРИВЕТ İx", &mut out);
         assert_eq!(out, "ПРИВЕТ İx".to_lowercase());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lowering_equals_std_on_random_text(
+            text in "[a-zA-Z ,.\u{b5}\u{c0}-\u{17f}\u{391}-\u{3c9}\u{400}-\u{45f}\u{1e00}-\u{1eff}\u{2c00}-\u{2c7f}\u{3000}-\u{30ff}\u{4e00}-\u{4e80}\u{a640}-\u{a69f}\u{ac00}-\u{ac40}\u{10400}-\u{1044f}]{0,40}"
+        ) {
+            let mut out = String::from("stale");
+            lower_into(&text, &mut out);
+            proptest::prop_assert_eq!(out, text.to_lowercase());
+        }
     }
 
     #[test]

@@ -37,6 +37,12 @@
 //! against the size limits first ([`Verifiers::Checked`]), an engine rebuilt
 //! from a stored pattern table does not ([`Verifiers::Lazy`]).
 //!
+//! Both automata are dense Aho–Corasick DFAs built by [`literal_dfa`] (a
+//! one-pass construction, several times faster to build than the
+//! `aho-corasick` crate's DFA, which made loading compiled bundles slow),
+//! reporting each literal at its first occurrence; over the size limits they
+//! fall back to the crate's contiguous NFA.
+//!
 //! So a scan is at most two automaton passes plus the regexes whose atoms
 //! occurred — and of those, only the ones some rule still needs: a triggered
 //! regex stays *pending* until the scanner asks for its value
@@ -50,7 +56,16 @@ use crate::atoms::{self, AtomAnalysis};
 use crate::casefold;
 use crate::ir::KeywordPattern;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use literal_dfa::LiteralDfa;
 use std::collections::HashMap;
+
+mod literal_dfa;
+
+/// The hash maps of the build: keys are rule text (patterns, atoms), which
+/// SipHash spent most of the interning time on; foldhash is several times
+/// faster. The seed is fixed, so a rule set builds the same engine in every
+/// process (rule text is not attacker-chosen the way prompts are).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Index of a distinct keyword pattern in the rule set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,6 +146,23 @@ fn is_fold_special(c: char) -> bool {
     )
 }
 
+/// Whether `text` holds a fold-special character. Only characters whose
+/// UTF-8 lead byte is one of those of the fold-special set are decoded (the
+/// set lies in U+00B5–U+03F5, U+1C80–U+1FE3, U+A64B and U+FB05–U+FB06), so
+/// Chinese or Russian text is passed over a byte at a time.
+fn has_fold_special(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        matches!(
+            b,
+            0xC2 | 0xC4 | 0xC5 | 0xCD | 0xCE | 0xCF | 0xE1 | 0xEA | 0xEF
+        ) && text
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(is_fold_special)
+    })
+}
+
 /// Decides how a keyword regex is matched (also used by the W104 lint).
 ///
 /// A case-insensitive regex first tries the atoms of the pattern as written,
@@ -205,21 +237,25 @@ fn lowered_set(set: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
 /// engine build both need them).
 #[derive(Debug, Default)]
 pub(crate) struct PlanCache {
-    plans: HashMap<(String, bool), RegexPlan>,
+    /// By regex: the plan when matched case-sensitively, and case-insensitively.
+    plans: FastMap<String, [Option<RegexPlan>; 2]>,
 }
 
 impl PlanCache {
     /// Records a plan computed earlier (compiled bundles store them; see `crate::bundle`).
     pub(crate) fn insert(&mut self, rust: String, case_insensitive: bool, plan: RegexPlan) {
-        self.plans.insert((rust, case_insensitive), plan);
+        self.plans.entry(rust).or_default()[usize::from(case_insensitive)] = Some(plan);
+    }
+
+    /// Removes and returns the plan of a regex, if present (building an
+    /// engine from stored plans uses each once; no copy).
+    fn take(&mut self, rust: &str, case_insensitive: bool) -> Option<RegexPlan> {
+        self.plans.get_mut(rust)?[usize::from(case_insensitive)].take()
     }
 
     /// The plan of a regex if it was computed (or inserted) before.
     fn cached(&self, rust: &str, case_insensitive: bool) -> Option<RegexPlan> {
-        // The key is owned; a lookup by parts would need a custom Borrow impl.
-        self.plans
-            .get(&(rust.to_string(), case_insensitive))
-            .cloned()
+        self.plans.get(rust)?[usize::from(case_insensitive)].clone()
     }
 
     /// The plan of a regex, computed on first use.
@@ -229,10 +265,12 @@ impl PlanCache {
         rust: &str,
         case_insensitive: bool,
     ) -> RegexPlan {
-        self.plans
-            .entry((rust.to_string(), case_insensitive))
-            .or_insert_with(|| plan_regex(hir, rust, case_insensitive))
-            .clone()
+        if let Some(plan) = self.cached(rust, case_insensitive) {
+            return plan;
+        }
+        let plan = plan_regex(hir, rust, case_insensitive);
+        self.insert(rust.to_string(), case_insensitive, plan.clone());
+        plan
     }
 }
 
@@ -252,7 +290,7 @@ struct Trigger {
 /// occurrence (later occurrences cost one bit test).
 #[derive(Debug, Default)]
 struct AtomTable {
-    ids: HashMap<Vec<u8>, u32>,
+    ids: FastMap<Vec<u8>, u32>,
     atoms: Vec<Vec<u8>>,
     triggers: Vec<Vec<Trigger>>,
 }
@@ -316,11 +354,11 @@ impl Triggers {
 pub(crate) struct KeywordEngine {
     patterns: Vec<KeywordPattern>,
     tiers: Vec<Tier>,
-    folded: Option<AhoCorasick>,
+    folded: Option<LiteralMatcher>,
     folded_triggers: Triggers,
     /// Regexes with folded atoms (verified directly when the prompt has a fold-special character).
     folded_regexes: Vec<PatternId>,
-    exact: Option<AhoCorasick>,
+    exact: Option<LiteralMatcher>,
     exact_triggers: Triggers,
     /// Per pattern: the bit mask of atom groups that must all occur before
     /// the regex is triggered (`1` for one group).
@@ -339,7 +377,7 @@ pub(crate) struct KeywordEngine {
 /// Interns keyword patterns while rules are added.
 #[derive(Debug, Default)]
 pub(crate) struct PatternTable {
-    ids: HashMap<KeywordPattern, PatternId>,
+    ids: FastMap<KeywordPattern, PatternId>,
     patterns: Vec<KeywordPattern>,
 }
 
@@ -383,6 +421,12 @@ pub(crate) struct KeywordHits {
     /// Bit per folded (exact) automaton pattern: seen in this scan.
     folded_seen: Vec<u64>,
     exact_seen: Vec<u64>,
+    /// Scratch space of the literal DFAs (bit per state entered).
+    states_seen: Vec<u64>,
+    /// Folded literals matched in this scan (their spans are remapped on non-ASCII prompts).
+    found: Vec<PatternId>,
+    /// The atomless regexes the regex set reported.
+    slow_may: Option<regex_automata::PatternSet>,
     lowered: String,
 }
 
@@ -447,15 +491,65 @@ fn add_groups(
     mask
 }
 
+/// One of the engine's two literal automata: the dense DFA of
+/// [`literal_dfa`] when it fits the limits, else the `aho-corasick` crate's
+/// contiguous NFA (the fallback tier; see `crate::limits`).
+#[derive(Debug)]
+enum LiteralMatcher {
+    Dfa(Box<LiteralDfa>),
+    Nfa(AhoCorasick),
+}
+
+impl LiteralMatcher {
+    /// Calls `found(literal, start, end)` for each literal that occurs, at
+    /// least at its first occurrence (the NFA reports every occurrence).
+    /// `seen` is the DFA's scratch space.
+    #[inline]
+    fn for_each_match(
+        &self,
+        haystack: &str,
+        seen: &mut Vec<u64>,
+        mut found: impl FnMut(usize, usize, usize),
+    ) {
+        match self {
+            LiteralMatcher::Dfa(dfa) => {
+                dfa.clear_seen(seen);
+                dfa.for_each_first_match(haystack.as_bytes(), seen, found)
+            }
+            LiteralMatcher::Nfa(nfa) => {
+                for m in nfa.find_overlapping_iter(haystack) {
+                    found(m.pattern().as_usize(), m.start(), m.end());
+                }
+            }
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        match self {
+            LiteralMatcher::Dfa(dfa) => dfa.memory_usage(),
+            LiteralMatcher::Nfa(nfa) => nfa.memory_usage(),
+        }
+    }
+}
+
 fn automaton(
     patterns: &[Vec<u8>],
     ascii_ci: bool,
     limits: &crate::limits::CompileLimits,
-) -> Result<Option<AhoCorasick>, String> {
+) -> Result<Option<LiteralMatcher>, String> {
     if patterns.is_empty() {
         return Ok(None);
     }
     let total: usize = patterns.iter().map(Vec::len).sum();
+    // A DFA is fastest; beyond this size its memory grows out of proportion
+    // and the contiguous NFA is nearly as fast. A DFA over its memory budget
+    // falls back to the contiguous NFA, then to the noncontiguous one (see
+    // `crate::limits`).
+    if total <= limits.dfa_max_pattern_bytes {
+        if let Ok(dfa) = LiteralDfa::build(patterns, ascii_ci, limits.max_dfa_bytes) {
+            return Ok(Some(LiteralMatcher::Dfa(Box::new(dfa))));
+        }
+    }
     let build = |kind| {
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
@@ -464,20 +558,9 @@ fn automaton(
             .build(patterns)
             .map_err(|e| e.to_string())
     };
-    // A DFA is fastest; beyond this size its memory grows out of proportion
-    // and the contiguous NFA is nearly as fast. A DFA over its memory budget
-    // (or that cannot be built) falls back to the contiguous NFA, then to
-    // the noncontiguous one (see `crate::limits`).
-    if total <= limits.dfa_max_pattern_bytes {
-        if let Ok(dfa) = build(AhoCorasickKind::DFA) {
-            if dfa.memory_usage() <= limits.max_dfa_bytes {
-                return Ok(Some(dfa));
-            }
-        }
-    }
     build(AhoCorasickKind::ContiguousNFA)
         .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
-        .map(Some)
+        .map(|nfa| Some(LiteralMatcher::Nfa(nfa)))
 }
 
 /// When the regex verifiers of an engine are compiled.
@@ -583,7 +666,7 @@ impl KeywordEngine {
                 } => {
                     let max = limits.max_regex_bytes;
                     let cached = match mode {
-                        Verifiers::Lazy => plans.cached(rust, *case_insensitive),
+                        Verifiers::Lazy => plans.take(rust, *case_insensitive),
                         Verifiers::Eager | Verifiers::Checked => None,
                     };
                     let (plan, verifier) = match cached {
@@ -711,8 +794,8 @@ impl KeywordEngine {
 
     /// Approximate heap bytes used by the automata.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.folded.as_ref().map_or(0, AhoCorasick::memory_usage)
-            + self.exact.as_ref().map_or(0, AhoCorasick::memory_usage)
+        self.folded.as_ref().map_or(0, LiteralMatcher::memory_usage)
+            + self.exact.as_ref().map_or(0, LiteralMatcher::memory_usage)
     }
 
     /// Matches every pattern against `text`, writing into `hits`.
@@ -752,11 +835,12 @@ impl KeywordEngine {
                 casefold::lower_into(text, &mut lowered);
                 lowered.as_str()
             };
-            let mut found = Vec::new();
-            for m in ac.find_overlapping_iter(haystack) {
-                let atom = m.pattern().as_usize();
+            let mut found = std::mem::take(&mut hits.found);
+            found.clear();
+            let mut states_seen = std::mem::take(&mut hits.states_seen);
+            ac.for_each_match(haystack, &mut states_seen, |atom, start, end| {
                 if !set_bit(&mut hits.folded_seen, atom) {
-                    continue;
+                    return;
                 }
                 for &trigger in self.folded_triggers.of(atom) {
                     let p = trigger.pattern;
@@ -764,14 +848,15 @@ impl KeywordEngine {
                         continue;
                     }
                     if trigger.is_match {
-                        self.record(hits, p, m.start(), m.end());
+                        self.record(hits, p, start, end);
                         found.push(p);
                     } else {
                         self.atom_hit(hits, trigger);
                     }
                 }
-            }
-            if !ascii && !self.folded_regexes.is_empty() && text.chars().any(is_fold_special) {
+            });
+            hits.states_seen = states_seen;
+            if !ascii && !self.folded_regexes.is_empty() && has_fold_special(text) {
                 for &p in &self.folded_regexes {
                     trigger_regex(hits, p);
                 }
@@ -779,13 +864,14 @@ impl KeywordEngine {
             if !ascii && !found.is_empty() {
                 self.map_folded_spans(text, hits, &found);
             }
+            hits.found = found;
             hits.lowered = lowered;
         }
         if let Some(ac) = &self.exact {
-            for m in ac.find_overlapping_iter(text) {
-                let atom = m.pattern().as_usize();
+            let mut states_seen = std::mem::take(&mut hits.states_seen);
+            ac.for_each_match(text, &mut states_seen, |atom, start, end| {
                 if !set_bit(&mut hits.exact_seen, atom) {
-                    continue;
+                    return;
                 }
                 for &trigger in self.exact_triggers.of(atom) {
                     let p = trigger.pattern;
@@ -793,12 +879,13 @@ impl KeywordEngine {
                         continue;
                     }
                     if trigger.is_match {
-                        self.record(hits, p, m.start(), m.end());
+                        self.record(hits, p, start, end);
                     } else {
                         self.atom_hit(hits, trigger);
                     }
                 }
-            }
+            });
+            hits.states_seen = states_seen;
         }
         self.trigger_slow(text, hits);
     }
@@ -825,11 +912,17 @@ impl KeywordEngine {
                 crate::keyword_regex::build_relaxed_set(&sources, self.max_regex_bytes)
             });
             if let Some(set) = set {
-                let mut may = regex_automata::PatternSet::new(set.pattern_len());
+                let mut may = hits
+                    .slow_may
+                    .take()
+                    .filter(|m| m.capacity() == set.pattern_len())
+                    .unwrap_or_else(|| regex_automata::PatternSet::new(set.pattern_len()));
+                may.clear();
                 set.which_overlapping_matches(&regex_automata::Input::new(text), &mut may);
                 for i in may.iter() {
                     trigger_regex(hits, self.slow[i.as_usize()]);
                 }
+                hits.slow_may = Some(may);
                 return;
             }
         }

@@ -14,10 +14,11 @@
 //! # Automaton memory and its fallback tier
 //!
 //! Each of the keyword engine's two Aho-Corasick automata is first built as
-//! a DFA (the fastest form) when its literals total at most
-//! [`CompileLimits::dfa_max_pattern_bytes`]. If that DFA needs more than
-//! [`CompileLimits::max_dfa_bytes`], it is rebuilt as a contiguous NFA —
-//! the fallback tier: several times smaller, about 1.5–2× slower per byte
+//! a dense DFA (the fastest form; `keywords/literal_dfa.rs`) when its
+//! literals total at most [`CompileLimits::dfa_max_pattern_bytes`]. If that
+//! DFA would need more than [`CompileLimits::max_dfa_bytes`] (its build
+//! stops there), the `aho-corasick` crate's contiguous NFA is built instead
+//! — the fallback tier: several times smaller, about 1.5–2× slower per byte
 //! of prompt. Only if the automata still need more than
 //! [`CompileLimits::max_automaton_bytes`] in total does the build fail.
 //!

@@ -9,20 +9,60 @@
 //! invalid request, -32601 method not found, -32602 invalid params) and the
 //! server carries on; notifications never get a response, even when wrong.
 //!
-//! The handshake-era protocol versions are served (2024-11-05 to
-//! 2025-11-25): a client asking for one gets it, any other request gets the
-//! newest. `server/discover` (the stateless 2026-07-28 envelope) is answered
-//! with "method not found", which makes current clients fall back to the
-//! `initialize` handshake. Requests before `initialize` are served (as if
-//! the newest version had been negotiated) rather than refused.
+//! Two generations of the protocol are served side by side:
+//!
+//! * **Stateless (2026-07-28)**: no handshake. `server/discover` advertises
+//!   the supported versions, and every other request names its version and
+//!   the client's capabilities in `params._meta`
+//!   (`io.modelcontextprotocol/protocolVersion`, `.../clientCapabilities`);
+//!   it is answered for that version alone, with `resultType` and the
+//!   server's identity in the result's `_meta`. An unknown version in
+//!   `_meta` gets error -32022 listing the supported ones; `initialize` and
+//!   `ping`, removed in this revision, are "method not found" there.
+//! * **Handshake (2024-11-05 to 2025-11-25)**: `initialize` negotiates —
+//!   a client asking for one of these gets it, any other request gets the
+//!   newest of them. Requests before `initialize` are served (as if the
+//!   newest version had been negotiated) rather than refused.
 
 use super::jsonrpc::{self, classify, Incoming};
 use super::tool::{self, Tool};
 use serde_json::{json, Value};
 use std::sync::RwLock;
 
-/// Protocol versions served, newest first.
+/// Handshake protocol versions served (`initialize`), newest first.
 pub const VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// Stateless protocol versions served (version named in each request's `_meta`).
+pub const STATELESS_VERSIONS: [&str; 1] = ["2026-07-28"];
+
+/// Request `_meta` key: the protocol version of this request (stateless).
+const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+/// Request `_meta` key: the client's capabilities (stateless; required).
+const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+/// Result `_meta` key: the server's identity (stateless).
+const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
+/// Error code of the 2026-07-28 revision: the requested version is not served.
+const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+
+/// Every version served, newest first (what `server/discover` lists).
+fn all_versions() -> Vec<&'static str> {
+    STATELESS_VERSIONS
+        .iter()
+        .chain(VERSIONS.iter())
+        .copied()
+        .collect()
+}
+
+/// The server's identity as of `version`.
+fn server_info(version: &str) -> Value {
+    let mut info = json!({"name": "novac", "version": env!("CARGO_PKG_VERSION")});
+    if version >= "2025-06-18" {
+        info["title"] = json!("novac NOVA rule gateway");
+    }
+    info
+}
+
+type Failure = (i64, String, Option<Value>);
 
 /// The MCP server state shared by the request workers.
 pub struct Server {
@@ -97,9 +137,7 @@ impl Server {
                 Some(match self.handle_request(&method, params.as_ref()) {
                     Ok(result) => jsonrpc::success(&id, result),
                     Err((code, message, data)) => {
-                        if code != jsonrpc::METHOD_NOT_FOUND || method != "server/discover" {
-                            log_warning(&format!("{method}: {message}"));
-                        }
+                        log_warning(&format!("{method}: {message}"));
                         jsonrpc::error(&id, code, &message, data)
                     }
                 })
@@ -125,17 +163,37 @@ impl Server {
         }
     }
 
-    fn handle_request(
-        &self,
-        method: &str,
-        params: Option<&Value>,
-    ) -> Result<Value, (i64, String, Option<Value>)> {
-        let invalid = |message: String| (jsonrpc::INVALID_PARAMS, message, None);
+    fn handle_request(&self, method: &str, params: Option<&Value>) -> Result<Value, Failure> {
         let params_object = match params {
             None => None,
             Some(Value::Object(o)) => Some(o),
             Some(_) => return Err(invalid("params must be an object".into())),
         };
+        let meta = params_object.and_then(|p| p.get("_meta"));
+        match stateless_version(method, meta)? {
+            Some(version) => {
+                let mut result = match method {
+                    "initialize" | "ping" => Err(not_found(method)),
+                    _ => self.dispatch(method, params_object, version),
+                }?;
+                if let Value::Object(fields) = &mut result {
+                    fields.insert("resultType".into(), json!("complete"));
+                    let meta = fields.entry("_meta").or_insert_with(|| json!({}));
+                    meta[SERVER_INFO_KEY] = server_info(version);
+                }
+                Ok(result)
+            }
+            None => self.dispatch(method, params_object, self.version()),
+        }
+    }
+
+    /// Answers a request as of protocol `version`.
+    fn dispatch(
+        &self,
+        method: &str,
+        params_object: Option<&serde_json::Map<String, Value>>,
+        version: &'static str,
+    ) -> Result<Value, Failure> {
         match method {
             "initialize" => {
                 let requested = params_object
@@ -150,22 +208,33 @@ impl Server {
                 if let Ok(mut slot) = self.version.write() {
                     *slot = Some(version);
                 }
-                let mut server_info =
-                    json!({"name": "novac", "version": env!("CARGO_PKG_VERSION")});
-                if version >= "2025-06-18" {
-                    server_info["title"] = json!("novac NOVA rule gateway");
-                }
                 Ok(json!({
                     "protocolVersion": version,
                     "capabilities": {"tools": {"listChanged": false}},
-                    "serverInfo": server_info,
+                    "serverInfo": server_info(version),
                     "instructions": self.instructions,
                 }))
             }
-            "ping" => Ok(json!({})),
-            "tools/list" => Ok(json!({
-                "tools": [tool::definition(self.version(), self.tool.hooks.llm.is_some())]
+            "server/discover" => Ok(json!({
+                "supportedVersions": all_versions(),
+                "capabilities": {"tools": {}},
+                "instructions": self.instructions,
+                // The answer changes only with a new novac: but say nothing
+                // about caching that a proxy could over-apply.
+                "ttlMs": 0,
+                "cacheScope": "private",
             })),
+            "ping" => Ok(json!({})),
+            "tools/list" => {
+                let mut list = json!({
+                    "tools": [tool::definition(version, self.tool.hooks.llm.is_some())]
+                });
+                if version >= STATELESS_VERSIONS[0] {
+                    list["ttlMs"] = json!(0);
+                    list["cacheScope"] = json!("private");
+                }
+                Ok(list)
+            }
             "tools/call" => {
                 let p = params_object.ok_or_else(|| invalid("missing params".into()))?;
                 let name = p
@@ -175,16 +244,56 @@ impl Server {
                 if name != tool::NAME {
                     return Err(invalid(format!("Unknown tool: {name}")));
                 }
-                let structured = self.version() >= "2025-06-18";
+                let structured = version >= "2025-06-18";
                 self.tool
                     .call(p.get("arguments"), structured)
                     .map_err(|e| invalid(format!("{}: {}", tool::NAME, e.0)))
             }
-            other => Err((
-                jsonrpc::METHOD_NOT_FOUND,
-                format!("Method not found: {other}"),
-                None,
-            )),
+            other => Err(not_found(other)),
         }
     }
+}
+
+fn invalid(message: String) -> Failure {
+    (jsonrpc::INVALID_PARAMS, message, None)
+}
+
+fn not_found(method: &str) -> Failure {
+    (
+        jsonrpc::METHOD_NOT_FOUND,
+        format!("Method not found: {method}"),
+        None,
+    )
+}
+
+/// The stateless version a request names in its `_meta`, if any (a
+/// handshake version there is ignored: the session's version applies).
+/// `server/discover` needs no `_meta`; every other stateless request must
+/// name the client's capabilities.
+fn stateless_version(method: &str, meta: Option<&Value>) -> Result<Option<&'static str>, Failure> {
+    let Some(requested) = meta.and_then(|m| m.get(PROTOCOL_VERSION_KEY)) else {
+        return Ok(None);
+    };
+    let Some(requested) = requested.as_str() else {
+        return Err(invalid(format!(
+            "`_meta` key {PROTOCOL_VERSION_KEY} must be a string"
+        )));
+    };
+    if VERSIONS.contains(&requested) {
+        return Ok(None);
+    }
+    let Some(version) = STATELESS_VERSIONS.iter().copied().find(|v| *v == requested) else {
+        return Err((
+            UNSUPPORTED_PROTOCOL_VERSION,
+            format!("Unsupported protocol version: {requested}"),
+            Some(json!({"supported": all_versions(), "requested": requested})),
+        ));
+    };
+    let capabilities = meta.and_then(|m| m.get(CLIENT_CAPABILITIES_KEY));
+    if method != "server/discover" && !capabilities.is_some_and(Value::is_object) {
+        return Err(invalid(format!(
+            "a {version} request needs the object `_meta` key {CLIENT_CAPABILITIES_KEY}"
+        )));
+    }
+    Ok(Some(version))
 }

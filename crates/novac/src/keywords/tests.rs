@@ -176,3 +176,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_fold_special_prefilter_equals_the_char_test() {
+    for u in 0..=0x10FFFFu32 {
+        let Some(c) = char::from_u32(u) else { continue };
+        let text = format!("中文{c}текст");
+        assert_eq!(
+            super::has_fold_special(&text),
+            text.chars().any(super::is_fold_special),
+            "U+{u:04X}"
+        );
+    }
+}
