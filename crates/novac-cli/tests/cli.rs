@@ -1,37 +1,14 @@
 //! End-to-end tests of the `novac` binary: exit codes and snapshots of its output.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{novac_in, run_with_stdin, text, workspace};
+use std::process::Output;
 
 fn novac(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_novac"))
-        .args(args)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run novac");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("novac output")
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let mut cmd = novac_in(workspace());
+    cmd.args(args);
+    run_with_stdin(cmd, stdin)
 }
 
 const BROKEN: &str = "tests/data/cli/broken.nov";

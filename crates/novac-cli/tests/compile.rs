@@ -1,13 +1,14 @@
 //! `novac compile` and bundles given to `novac scan --rules`.
 
+mod common;
+
+use common::{novac_in, text, workspace};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn novac(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_novac"))
+    novac_in(workspace())
         .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("NO_COLOR", "1")
         .env_remove("NOVAC_MODEL_DIR")
         .output()
         .expect("run novac")
@@ -17,10 +18,6 @@ fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("novac-compile-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir.join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

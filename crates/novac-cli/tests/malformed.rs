@@ -7,19 +7,16 @@
 //! construct each) plus inputs generated here from a fixed seed: random
 //! bytes, truncations and byte flips of a valid rule, and garbage prompts.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{novac_in, workspace};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 /// Runs novac and asserts a clean exit code; returns it.
 fn run(args: &[&std::ffi::OsStr], what: &str) -> i32 {
-    let output = Command::new(env!("CARGO_BIN_EXE_novac"))
+    let output = novac_in(workspace())
         .args(args)
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
         .expect("run novac");
@@ -190,15 +187,13 @@ fn prompt_over_the_limit_is_refused_with_a_clear_error() {
         .map(String::from)
         .to_vec()
     };
-    let at = Command::new(env!("CARGO_BIN_EXE_novac"))
+    let at = novac_in(workspace())
         .args(args("28"))
-        .current_dir(workspace())
         .output()
         .expect("run novac");
     assert!(matches!(at.status.code(), Some(0 | 1)), "{at:?}");
-    let over = Command::new(env!("CARGO_BIN_EXE_novac"))
+    let over = novac_in(workspace())
         .args(args("27"))
-        .current_dir(workspace())
         .output()
         .expect("run novac");
     assert_eq!(over.status.code(), Some(2));

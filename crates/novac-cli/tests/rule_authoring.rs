@@ -1,42 +1,24 @@
 //! End-to-end tests of `novac test` (rule-test sidecars) and `novac fmt`:
 //! exit codes and snapshots of their output.
 
-use std::io::Write;
+mod common;
+
+use common::{novac_in, run_with_stdin, text};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn novac(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_novac"))
-        .args(args)
-        .current_dir(crate_dir())
-        .env("NO_COLOR", "1")
+    let mut cmd = novac_in(crate_dir());
+    cmd.args(args)
         // No semantic or LLM stage from the environment: those cases skip.
         .env_remove("NOVAC_MODEL_DIR")
         .env_remove("OPENAI_API_KEY")
-        .env_remove("NOVA_LLM_PROVIDER")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run novac");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("novac output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+        .env_remove("NOVA_LLM_PROVIDER");
+    run_with_stdin(cmd, stdin)
 }
 
 const DATA: &str = "tests/data/ruletest";

@@ -65,10 +65,10 @@ fn lower_runs(text: &str, out: &mut String) {
                 run = i + len;
             }
             None => {
-                let mut lower = c.to_lowercase();
-                if !(lower.len() == 1 && lower.next() == Some(c)) {
+                let lower = c.to_lowercase();
+                if !(lower.len() == 1 && lower.clone().next() == Some(c)) {
                     out.push_str(&text[run..i]);
-                    out.extend(c.to_lowercase());
+                    out.extend(lower);
                     run = i + len;
                 }
             }
