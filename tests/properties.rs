@@ -104,6 +104,26 @@ impl Keyword {
         }
     }
 
+    /// The leftmost match span of a regex keyword, the slow, obvious way
+    /// (`None` for literals, whose spans are checked elsewhere).
+    fn naive_regex_span(&self, text: &str) -> Option<(usize, usize)> {
+        match self {
+            Keyword::Regex {
+                body,
+                case_insensitive,
+            } => {
+                let rust = novac::translate_python_regex(body).expect("translates");
+                regex::RegexBuilder::new(&rust)
+                    .case_insensitive(*case_insensitive)
+                    .build()
+                    .expect("builds")
+                    .find(text)
+                    .map(|m| (m.start(), m.end()))
+            }
+            Keyword::Literal { .. } => None,
+        }
+    }
+
     /// The reference's semantics, computed the slow, obvious way.
     fn naive_match(&self, text: &str) -> bool {
         if text
@@ -159,7 +179,7 @@ fn keyword() -> impl Strategy<Value = Keyword> {
         });
     let atom = prop::sample::select(vec![
         "ab", "a", "b+", "[ab]", "é", "ж+", "\\d", "\\w", "\\s", "(ab|ba)", "σ", "\\bab", "b\\b",
-        "a{1,2}",
+        "a{1,2}", ".{0,3}", "\\w{2}",
     ]);
     let regex =
         (prop::collection::vec(atom, 1..4), any::<bool>()).prop_map(|(parts, case_insensitive)| {
@@ -175,8 +195,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     /// Every tier of the keyword engine (folded literals, exact literals,
-    /// exact and atom regexes, deferred verification) equals a naive
-    /// per-keyword evaluation.
+    /// exact and atom regexes, deferred verification, windowed
+    /// verification) equals a naive per-keyword evaluation, spans included.
     #[test]
     fn keyword_engine_equals_naive_matching(keywords in prop::collection::vec(keyword(), 1..8), texts in prop::collection::vec(small_text(24), 1..6)) {
         let mut source = String::new();
@@ -189,9 +209,53 @@ proptest! {
             let result = scanner.scan(text);
             for (i, k) in keywords.iter().enumerate() {
                 let name = format!("R{i}");
-                let got = result.matched().any(|r| r.rule == name);
-                prop_assert_eq!(got, k.naive_match(text), "keyword {} on {:?}", k.source(), text);
+                let got = result.matched().find(|r| r.rule == name);
+                prop_assert_eq!(got.is_some(), k.naive_match(text), "keyword {} on {:?}", k.source(), text);
+                // Regexes are verified from their atoms' first occurrence
+                // on: the span is still the leftmost match.
+                if let (Some(r), Some(span)) = (got, k.naive_regex_span(text)) {
+                    let m = &r.keywords[0];
+                    prop_assert_eq!((m.start, m.end), span, "span of {} on {:?}", k.source(), text);
+                }
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// A regex triggered by its atoms is verified only from its atoms'
+    /// first occurrence minus its longest match: the verdict and the
+    /// leftmost span stay those of a search of the whole prompt, also when
+    /// the atoms occur again and again, before and after the match.
+    #[test]
+    fn windowed_verification_finds_the_leftmost_match(
+        text in prop::collection::vec(prop::sample::select(vec!["ab", "cd", "ab cd", " ", "x", "1", "é", "AB", "\n"]), 0..30)
+            .prop_map(|parts| parts.concat()),
+    ) {
+        const REGEXES: &[&str] = &[
+            r"ab.{0,3}cd",
+            r"\bab\b.{0,5}\bcd\b",
+            r"(?i)ab\s+cd",
+            r"cd[0-9x]{1,3}",
+            r"x{2,4}ab",
+            r"(?:ab|cd)é",
+        ];
+        let mut source = String::new();
+        for (i, r) in REGEXES.iter().enumerate() {
+            source.push_str(&format!("rule R{i} {{\n keywords:\n  $k = /{r}/\n condition:\n  $k\n}}\n"));
+        }
+        let rules = novac::Compiler::new().add_source(&source).expect("compiles").build().expect("builds");
+        let mut scanner = novac::Scanner::new(&rules);
+        let result = scanner.scan(&text);
+        let blank = text.trim().is_empty();
+        for (i, r) in REGEXES.iter().enumerate() {
+            let rust = novac::translate_python_regex(r).expect("translates");
+            let naive = regex::Regex::new(&rust).expect("builds").find(&text).filter(|_| !blank);
+            let name = format!("R{i}");
+            let got = result.matched().find(|m| m.rule == name).map(|m| (m.keywords[0].start, m.keywords[0].end));
+            prop_assert_eq!(got, naive.map(|m| (m.start(), m.end())), "{} on {:?}", r, text);
         }
     }
 }

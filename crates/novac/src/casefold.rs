@@ -16,24 +16,65 @@
 /// depends on its neighbours, uses `str::to_lowercase` as a whole. The test
 /// `fast_lowering_equals_std_for_every_char` checks every code point.
 pub(crate) fn lower_into(text: &str, out: &mut String) {
+    lower_noting_fold_special(text, out);
+}
+
+/// [`lower_into`], also saying whether `text` holds a fold-special
+/// character ([`is_fold_special`]): found on the way, as the lowering
+/// decodes every character that could be one.
+pub(crate) fn lower_noting_fold_special(text: &str, out: &mut String) -> bool {
     out.clear();
     if text.is_ascii() {
         out.push_str(text);
         out.make_ascii_lowercase();
+        false
     } else if text.contains('\u{3A3}') {
         out.push_str(&text.to_lowercase());
+        true
     } else {
-        lower_runs(text, out);
+        lower_runs(text, out)
     }
+}
+
+/// Characters for which "the lowered atom occurs in the lowered prompt" is
+/// not implied by a case-insensitive regex match: Python's extra case
+/// equivalences (`ſ` ~ `s`, `ı` ~ `i`, Greek symbol forms, old Cyrillic
+/// forms), `İ` (which lowers to two characters) and `Σ` (whose lower-case
+/// depends on its position). A prompt containing one of them verifies every
+/// folded-atom regex directly.
+pub(crate) fn is_fold_special(c: char) -> bool {
+    matches!(
+        c as u32,
+        0xB5 | 0x130
+            | 0x131
+            | 0x17F
+            | 0x345
+            | 0x390
+            | 0x3A3
+            | 0x3B0
+            | 0x3C2
+            | 0x3C3
+            | 0x3D0
+            | 0x3D1
+            | 0x3D5
+            | 0x3D6
+            | 0x3F0
+            | 0x3F1
+            | 0x3F5
+            | 0x1C80
+            ..=0x1C88 | 0x1E9B | 0x1FBE | 0x1FD3 | 0x1FE3 | 0xA64B | 0xFB05 | 0xFB06
+    )
 }
 
 /// The character-by-character lowering, copying runs of characters that
 /// are their own lower-case as whole slices. Lead bytes `E3`–`E9` start the
 /// characters U+3000–U+9FFF (CJK punctuation, kana, ideographs: no case),
 /// which are skipped without decoding; a Chinese or Japanese prompt is then
-/// mostly one copy.
-fn lower_runs(text: &str, out: &mut String) {
+/// mostly one copy. Returns whether a fold-special character occurred.
+fn lower_runs(text: &str, out: &mut String) -> bool {
+    let mut fold_special = false;
     out.reserve(text.len());
+    let two_byte_lower: &[u16; 0x780] = &TWO_BYTE_LOWER;
     let bytes = text.as_bytes();
     let mut run = 0; // start of the bytes not copied yet (all unchanged)
     let mut i = 0;
@@ -52,11 +93,33 @@ fn lower_runs(text: &str, out: &mut String) {
             i += 3;
             continue;
         }
+        if (0xC2..=0xDF).contains(&b) {
+            // Two-byte characters (Latin accents, Greek, Cyrillic, Hebrew,
+            // Arabic, …): decoded in place, lowered by table.
+            if let Some(&next) = bytes.get(i + 1) {
+                let u = (u32::from(b & 0x1F) << 6) | u32::from(next & 0x3F);
+                let lower = two_byte_lower
+                    .get((u as usize).wrapping_sub(0x80))
+                    .map_or(0, |&l| u32::from(l));
+                if lower == u {
+                    i += 2;
+                    continue;
+                }
+                if let Some(l) = char::from_u32(lower).filter(|_| lower != 0) {
+                    out.push_str(&text[run..i]);
+                    out.push(l);
+                    run = i + 2;
+                    i += 2;
+                    continue;
+                }
+            }
+        }
         // `i` is a character boundary: `b` is not a continuation byte.
         let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
             break;
         };
         let len = c.len_utf8();
+        fold_special |= is_fold_special(c);
         match fast_lower(c) {
             Some(l) if l == c => {}
             Some(l) => {
@@ -76,7 +139,28 @@ fn lower_runs(text: &str, out: &mut String) {
         i += len;
     }
     out.push_str(&text[run..]);
+    fold_special
 }
+
+/// The lower-case of each two-byte character, U+0080..U+07FF (index
+/// `c - 0x80`), when it is one two-byte character; 0 otherwise (`İ` lowers
+/// to two characters) and for the fold-special ones: the general path
+/// handles those.
+static TWO_BYTE_LOWER: std::sync::LazyLock<Box<[u16; 0x780]>> = std::sync::LazyLock::new(|| {
+    let mut table = Box::new([0u16; 0x780]);
+    for (slot, u) in table.iter_mut().zip(0x80u32..0x800) {
+        let Some(c) = char::from_u32(u).filter(|&c| !is_fold_special(c)) else {
+            continue;
+        };
+        let mut lower = c.to_lowercase();
+        if let (Some(l), None) = (lower.next(), lower.next()) {
+            if (0x80..0x800).contains(&u32::from(l)) {
+                *slot = u32::from(l) as u16;
+            }
+        }
+    }
+    table
+});
 
 /// The lower-case of `c` when it is one character and cheap to find.
 #[inline]
@@ -150,6 +234,12 @@ mod tests {
             }
         }
         let mut out = String::new();
+        for u in 0x80..0x800u32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let text = format!("a{c}B{c}");
+            lower_into(&text, &mut out);
+            assert_eq!(out, text.to_lowercase(), "U+{u:04X}");
+        }
         let text = "Привет, МИР! 你好 Ѐ İx ΣΑΣ σ";
         lower_into(text, &mut out);
         assert_eq!(out, text.to_lowercase());

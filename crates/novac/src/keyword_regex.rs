@@ -136,6 +136,8 @@ pub(crate) struct LazyVerifier {
     max_bytes: usize,
     regex: std::sync::OnceLock<Result<Verifier, String>>,
     relaxed: std::sync::OnceLock<Option<Verifier>>,
+    /// The longest match in bytes, if bounded (known once `regex` is compiled).
+    max_len: std::sync::OnceLock<Option<usize>>,
 }
 
 impl LazyVerifier {
@@ -147,6 +149,7 @@ impl LazyVerifier {
             max_bytes,
             regex: std::sync::OnceLock::new(),
             relaxed: std::sync::OnceLock::new(),
+            max_len: std::sync::OnceLock::new(),
         }
     }
 
@@ -167,10 +170,17 @@ impl LazyVerifier {
         self.regex
             .get_or_init(|| {
                 let hir = hir(&self.rust, self.case_insensitive)?;
+                let _ = self.max_len.set(hir.properties().maximum_len());
                 build_limited(&hir, self.max_bytes)
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// The longest match in bytes, when it is bounded and known (after
+    /// [`LazyVerifier::regex`] compiled the regex).
+    pub(crate) fn max_len(&self) -> Option<usize> {
+        self.max_len.get().copied().flatten()
     }
 
     /// The relaxed verifier, if the regex has Unicode word boundaries.

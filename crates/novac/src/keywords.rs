@@ -60,6 +60,12 @@ use literal_dfa::LiteralDfa;
 use std::collections::HashMap;
 
 mod literal_dfa;
+mod required_chars;
+
+/// Fewer atomless regexes than this left after the character test are
+/// triggered directly (each is verified only if a rule needs it); more go
+/// through their regex set first.
+const SLOW_SET_MIN: usize = 3;
 
 /// The hash maps of the build: keys are rule text (patterns, atoms), which
 /// SipHash spent most of the interning time on; foldhash is several times
@@ -114,53 +120,6 @@ pub(crate) enum RegexPlan {
     },
     /// No atom: run on every prompt.
     Slow(String),
-}
-
-/// Characters for which "the lowered atom occurs in the lowered prompt" is
-/// not implied by a case-insensitive regex match: Python's extra case
-/// equivalences (`ſ` ~ `s`, `ı` ~ `i`, Greek symbol forms, old Cyrillic
-/// forms), `İ` (which lowers to two characters) and `Σ` (whose lower-case
-/// depends on its position). A prompt containing one of them verifies every
-/// folded-atom regex directly.
-fn is_fold_special(c: char) -> bool {
-    matches!(
-        c as u32,
-        0xB5 | 0x130
-            | 0x131
-            | 0x17F
-            | 0x345
-            | 0x390
-            | 0x3A3
-            | 0x3B0
-            | 0x3C2
-            | 0x3C3
-            | 0x3D0
-            | 0x3D1
-            | 0x3D5
-            | 0x3D6
-            | 0x3F0
-            | 0x3F1
-            | 0x3F5
-            | 0x1C80
-            ..=0x1C88 | 0x1E9B | 0x1FBE | 0x1FD3 | 0x1FE3 | 0xA64B | 0xFB05 | 0xFB06
-    )
-}
-
-/// Whether `text` holds a fold-special character. Only characters whose
-/// UTF-8 lead byte is one of those of the fold-special set are decoded (the
-/// set lies in U+00B5–U+03F5, U+1C80–U+1FE3, U+A64B and U+FB05–U+FB06), so
-/// Chinese or Russian text is passed over a byte at a time.
-fn has_fold_special(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        matches!(
-            b,
-            0xC2 | 0xC4 | 0xC5 | 0xCD | 0xCE | 0xCF | 0xE1 | 0xEA | 0xEF
-        ) && text
-            .get(i..)
-            .and_then(|rest| rest.chars().next())
-            .is_some_and(is_fold_special)
-    })
 }
 
 /// Decides how a keyword regex is matched (also used by the W104 lint).
@@ -223,7 +182,7 @@ fn lowered_set(set: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
         let text = std::str::from_utf8(atom).ok()?;
         let mut low = String::new();
         casefold::lower_into(text, &mut low);
-        if low.len() < atoms::MIN_ATOM_LEN || low.chars().any(is_fold_special) {
+        if low.len() < atoms::MIN_ATOM_LEN || low.chars().any(casefold::is_fold_special) {
             return None;
         }
         lowered.push(low.into_bytes());
@@ -231,6 +190,30 @@ fn lowered_set(set: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     lowered.sort();
     lowered.dedup();
     Some(lowered)
+}
+
+/// Adds the lower-case form of every exact automaton pattern to the folded
+/// automaton, so that the exact pass can be skipped on a prompt where none
+/// of them occurs: a case-sensitive occurrence of a pattern implies an
+/// occurrence of its lower-case form in the lowered prompt (Python's
+/// `str.lower()` works character by character, except on the characters
+/// [`lowered_set`] refuses). On Russian or Chinese text, where the English
+/// patterns of case-sensitive regexes never occur, that is one pass fewer.
+///
+/// Returns the gate bits by folded pattern id, or `None` (no gate: the
+/// exact pass always runs) when there is no folded automaton to ride on or
+/// a pattern has no usable lower-case form.
+fn gate_exact_pass(exact_atoms: &[Vec<u8>], folded: &mut AtomTable) -> Option<Vec<u64>> {
+    if exact_atoms.is_empty() || folded.is_empty() {
+        return None;
+    }
+    let lowered = lowered_set(exact_atoms)?;
+    let ids: Vec<u32> = lowered.into_iter().map(|a| folded.intern(a)).collect();
+    let mut gates = vec![0u64; folded.atoms.len().div_ceil(64)];
+    for id in ids {
+        set_bit(&mut gates, id as usize);
+    }
+    Some(gates)
 }
 
 /// Plans computed once per distinct regex (the checker's W104 lint and the
@@ -296,15 +279,23 @@ struct AtomTable {
 }
 
 impl AtomTable {
-    fn push(&mut self, atom: Vec<u8>, trigger: Trigger) {
+    /// The id of `atom`, adding it (with no triggers) when new.
+    fn intern(&mut self, atom: Vec<u8>) -> u32 {
         let next = self.atoms.len() as u32;
         let id = *self.ids.entry(atom).or_insert(next);
         if id == next {
-            let atom = self.atoms.len();
             self.atoms.push(Vec::new());
             self.triggers.push(Vec::new());
-            debug_assert_eq!(atom as u32, id);
         }
+        id
+    }
+
+    fn is_empty(&self) -> bool {
+        self.atoms.is_empty()
+    }
+
+    fn push(&mut self, atom: Vec<u8>, trigger: Trigger) {
+        let id = self.intern(atom);
         let list = &mut self.triggers[id as usize];
         if !list.iter().any(|t| {
             t.pattern == trigger.pattern
@@ -360,15 +351,23 @@ pub(crate) struct KeywordEngine {
     folded_regexes: Vec<PatternId>,
     exact: Option<LiteralMatcher>,
     exact_triggers: Triggers,
+    /// Bit per folded automaton pattern: the lower-case form of an exact
+    /// automaton pattern. With this gate (`Some`), the exact pass runs only
+    /// when one of these occurred in the folded pass ([`gate_exact_pass`]).
+    exact_gates: Option<Vec<u64>>,
     /// Per pattern: the bit mask of atom groups that must all occur before
     /// the regex is triggered (`1` for one group).
     groups_needed: Vec<u8>,
     /// Compiled regexes, by pattern (None for literals).
     verifiers: Vec<Option<crate::keyword_regex::LazyVerifier>>,
     slow: Vec<PatternId>,
-    /// With two or more atomless regexes: one regex set over their relaxed
-    /// forms, run once per scan; only the regexes it reports are triggered
-    /// (built on first use; None if it does not build).
+    /// The atomless regexes' required characters ([`required_chars`]),
+    /// tested in one pass before anything else (built on first use).
+    slow_chars: std::sync::OnceLock<required_chars::CharPrefilter>,
+    /// With [`SLOW_SET_MIN`] or more atomless regexes left by that test:
+    /// one regex set over their relaxed forms, run once per scan; only the
+    /// regexes it reports are triggered (built on first use; None if it
+    /// does not build).
     slow_set: std::sync::OnceLock<Option<crate::keyword_regex::Verifier>>,
     max_regex_bytes: usize,
     empty: Vec<PatternId>,
@@ -425,8 +424,16 @@ pub(crate) struct KeywordHits {
     states_seen: Vec<u64>,
     /// Folded literals matched in this scan (their spans are remapped on non-ASCII prompts).
     found: Vec<PatternId>,
+    /// Per triggered regex: the prompt offset by which an atom of each of
+    /// its groups had ended (0 when unknown: triggered without atoms, or by
+    /// the folded pass over a lowered non-ASCII prompt, whose offsets differ).
+    /// Every match contains such an occurrence, so a regex with a bounded
+    /// longest match `n` is verified from `atoms_end - n` on.
+    atoms_end: Vec<u32>,
     /// The atomless regexes the regex set reported.
     slow_may: Option<regex_automata::PatternSet>,
+    /// The folded pass saw the lower-case form of an exact automaton pattern.
+    exact_wanted: bool,
     lowered: String,
 }
 
@@ -449,8 +456,19 @@ impl KeywordHits {
 }
 
 /// Marks a regex as triggered (pending verification), once per scan.
+/// Triggers regex `p` (once per scan) with no known atom position.
 fn trigger_regex(hits: &mut KeywordHits, p: PatternId) {
+    trigger_regex_at(hits, p, 0);
+}
+
+/// Triggers regex `p`, whose atoms (of every group) have occurred by byte
+/// `atoms_end` of the prompt: no match can start before `atoms_end` minus
+/// the regex's longest match ([`KeywordHits::atoms_end`]).
+fn trigger_regex_at(hits: &mut KeywordHits, p: PatternId, atoms_end: u32) {
     if set_bit(&mut hits.triggered, p.0 as usize) {
+        if let Some(at) = hits.atoms_end.get_mut(p.0 as usize) {
+            *at = atoms_end;
+        }
         set_bit(&mut hits.pending, p.0 as usize);
         hits.pending_list.push(p);
     }
@@ -749,8 +767,9 @@ impl KeywordEngine {
                 }
             }
         }
-        let (folded_atoms, folded_triggers) = folded_lits.finish();
         let (exact_atoms, exact_triggers) = exact_lits.finish();
+        let exact_gates = gate_exact_pass(&exact_atoms, &mut folded_lits);
+        let (folded_atoms, folded_triggers) = folded_lits.finish();
         Ok(KeywordEngine {
             folded: automaton(&folded_atoms, true, limits)?,
             exact: automaton(&exact_atoms, false, limits)?,
@@ -759,9 +778,11 @@ impl KeywordEngine {
             folded_triggers,
             folded_regexes,
             exact_triggers,
+            exact_gates,
             groups_needed,
             verifiers,
             slow,
+            slow_chars: std::sync::OnceLock::new(),
             slow_set: std::sync::OnceLock::new(),
             max_regex_bytes: limits.max_regex_bytes,
             empty,
@@ -809,6 +830,7 @@ impl KeywordEngine {
         hits.pending.resize(words, 0);
         hits.pending_list.clear();
         hits.spans.resize(self.len(), (0, 0));
+        hits.atoms_end.resize(self.len(), 0);
         hits.list.clear();
         hits.groups.resize(self.len(), 0);
         for p in hits.groups_touched.drain(..) {
@@ -820,6 +842,7 @@ impl KeywordEngine {
         hits.exact_seen.clear();
         hits.exact_seen
             .resize(self.exact_triggers.atoms().div_ceil(64), 0);
+        hits.exact_wanted = false;
         if casefold::is_blank(text) {
             return;
         }
@@ -829,10 +852,11 @@ impl KeywordEngine {
         if let Some(ac) = &self.folded {
             let ascii = text.is_ascii();
             let mut lowered = std::mem::take(&mut hits.lowered);
+            let mut fold_special = false;
             let haystack = if ascii {
                 text
             } else {
-                casefold::lower_into(text, &mut lowered);
+                fold_special = casefold::lower_noting_fold_special(text, &mut lowered);
                 lowered.as_str()
             };
             let mut found = std::mem::take(&mut hits.found);
@@ -841,6 +865,9 @@ impl KeywordEngine {
             ac.for_each_match(haystack, &mut states_seen, |atom, start, end| {
                 if !set_bit(&mut hits.folded_seen, atom) {
                     return;
+                }
+                if let Some(gates) = &self.exact_gates {
+                    hits.exact_wanted |= get_bit(gates, atom);
                 }
                 for &trigger in self.folded_triggers.of(atom) {
                     let p = trigger.pattern;
@@ -851,12 +878,12 @@ impl KeywordEngine {
                         self.record(hits, p, start, end);
                         found.push(p);
                     } else {
-                        self.atom_hit(hits, trigger);
+                        self.atom_hit(hits, trigger, if ascii { end as u32 } else { 0 });
                     }
                 }
             });
             hits.states_seen = states_seen;
-            if !ascii && !self.folded_regexes.is_empty() && has_fold_special(text) {
+            if fold_special {
                 for &p in &self.folded_regexes {
                     trigger_regex(hits, p);
                 }
@@ -867,7 +894,8 @@ impl KeywordEngine {
             hits.found = found;
             hits.lowered = lowered;
         }
-        if let Some(ac) = &self.exact {
+        let exact_wanted = self.exact_gates.is_none() || hits.exact_wanted;
+        if let Some(ac) = self.exact.as_ref().filter(|_| exact_wanted) {
             let mut states_seen = std::mem::take(&mut hits.states_seen);
             ac.for_each_match(text, &mut states_seen, |atom, start, end| {
                 if !set_bit(&mut hits.exact_seen, atom) {
@@ -881,7 +909,7 @@ impl KeywordEngine {
                     if trigger.is_match {
                         self.record(hits, p, start, end);
                     } else {
-                        self.atom_hit(hits, trigger);
+                        self.atom_hit(hits, trigger, end as u32);
                     }
                 }
             });
@@ -890,10 +918,61 @@ impl KeywordEngine {
         self.trigger_slow(text, hits);
     }
 
-    /// Triggers the atomless regexes that may match `text`.
+    /// Triggers the atomless regexes that may match `text`: those whose
+    /// required characters occur in it, and of those, when there are
+    /// several, the ones their regex set reports.
     fn trigger_slow(&self, text: &str, hits: &mut KeywordHits) {
-        if self.slow.len() >= 2 {
-            let set = self.slow_set.get_or_init(|| {
+        if self.slow.is_empty() {
+            return;
+        }
+        let chars = self.slow_chars.get_or_init(|| {
+            let sets: Vec<_> = self
+                .slow
+                .iter()
+                .map(|p| match &self.patterns[p.0 as usize] {
+                    KeywordPattern::Regex {
+                        rust,
+                        case_insensitive,
+                        ..
+                    } => crate::keyword_regex::hir(rust, *case_insensitive)
+                        .ok()
+                        .and_then(|hir| required_chars::required(&hir)),
+                    KeywordPattern::Literal { .. } => None,
+                })
+                .collect();
+            required_chars::CharPrefilter::new(&sets)
+        });
+        let tested = chars.candidates(text);
+        let may_match =
+            |i: usize| i >= required_chars::CharPrefilter::MAX || tested & (1 << i) != 0;
+        let left = (0..self.slow.len()).filter(|&i| may_match(i)).count();
+        if left >= SLOW_SET_MIN {
+            if let Some(set) = self.slow_set() {
+                let mut may = hits
+                    .slow_may
+                    .take()
+                    .filter(|m| m.capacity() == set.pattern_len())
+                    .unwrap_or_else(|| regex_automata::PatternSet::new(set.pattern_len()));
+                may.clear();
+                set.which_overlapping_matches(&regex_automata::Input::new(text), &mut may);
+                for i in may.iter().map(|i| i.as_usize()).filter(|&i| may_match(i)) {
+                    trigger_regex(hits, self.slow[i]);
+                }
+                hits.slow_may = Some(may);
+                return;
+            }
+        }
+        for (i, &p) in self.slow.iter().enumerate() {
+            if may_match(i) {
+                trigger_regex(hits, p);
+            }
+        }
+    }
+
+    /// The regex set over the relaxed atomless regexes (None if it does not build).
+    fn slow_set(&self) -> Option<&crate::keyword_regex::Verifier> {
+        self.slow_set
+            .get_or_init(|| {
                 let sources: Vec<(&str, bool)> = self
                     .slow
                     .iter()
@@ -910,25 +989,8 @@ impl KeywordEngine {
                     return None;
                 }
                 crate::keyword_regex::build_relaxed_set(&sources, self.max_regex_bytes)
-            });
-            if let Some(set) = set {
-                let mut may = hits
-                    .slow_may
-                    .take()
-                    .filter(|m| m.capacity() == set.pattern_len())
-                    .unwrap_or_else(|| regex_automata::PatternSet::new(set.pattern_len()));
-                may.clear();
-                set.which_overlapping_matches(&regex_automata::Input::new(text), &mut may);
-                for i in may.iter() {
-                    trigger_regex(hits, self.slow[i.as_usize()]);
-                }
-                hits.slow_may = Some(may);
-                return;
-            }
-        }
-        for &p in &self.slow {
-            trigger_regex(hits, p);
-        }
+            })
+            .as_ref()
     }
 
     /// The value of pattern `p` in this scan, running its verifier if it is
@@ -950,9 +1012,20 @@ impl KeywordEngine {
             let Ok(regex) = verifier.regex() else {
                 return;
             };
+            // No match starts before the last atom group's first
+            // occurrence minus the longest match (KeywordHits::atoms_end).
+            let atoms_end = hits.atoms_end.get(p.0 as usize).map_or(0, |&e| e as usize);
+            let mut from = verifier
+                .max_len()
+                .map_or(0, |n| atoms_end.saturating_sub(n).min(text.len()));
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
             // Most verifications fail: an earliest-match test stops at the
             // first match end; the leftmost span is computed only on success.
-            let input = regex_automata::Input::new(text).earliest(true);
+            let input = regex_automata::Input::new(text)
+                .range(from..)
+                .earliest(true);
             if !text.is_ascii() {
                 // Unicode `\b` on non-ASCII text: a relaxed regex on the lazy
                 // DFA proves most non-matches first.
@@ -965,7 +1038,7 @@ impl KeywordEngine {
             if !regex.is_match(input) {
                 return;
             }
-            if let Some(m) = regex.find(text) {
+            if let Some(m) = regex.find(regex_automata::Input::new(text).range(from..)) {
                 // A Python `$` before a final newline is translated to `\n?\z`,
                 // so such a span includes that newline.
                 self.record(hits, p, m.start(), m.end());
@@ -975,11 +1048,11 @@ impl KeywordEngine {
 
     /// An atom of a regex occurred: triggers the regex once all of its
     /// required atom groups have occurred.
-    fn atom_hit(&self, hits: &mut KeywordHits, trigger: Trigger) {
+    fn atom_hit(&self, hits: &mut KeywordHits, trigger: Trigger, end: u32) {
         let p = trigger.pattern;
         let needed = self.groups_needed[p.0 as usize];
         if needed == 1 {
-            trigger_regex(hits, p);
+            trigger_regex_at(hits, p, end);
             return;
         }
         let seen = &mut hits.groups[p.0 as usize];
@@ -988,7 +1061,7 @@ impl KeywordEngine {
         }
         *seen |= 1 << trigger.group;
         if *seen == needed {
-            trigger_regex(hits, p);
+            trigger_regex_at(hits, p, end);
         }
     }
 

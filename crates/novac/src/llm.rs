@@ -321,9 +321,7 @@ impl LlmStage<'_> {
         let mut llm = Vec::new();
         let mut warnings = Vec::new();
         if !have_judge {
-            warnings.push(format!(
-                "Rule '{name}' requires LLM evaluation, but no LLM evaluator is available."
-            ));
+            warnings.push(rule.no_llm_warning.clone());
             return RuleOutcome {
                 matched: false,
                 llm,
@@ -387,6 +385,11 @@ impl LlmStage<'_> {
             warnings,
         }
     }
+}
+
+/// The reference's warning for a rule that needs an LLM when there is no judge.
+pub(crate) fn no_judge_warning(rule: &str) -> String {
+    format!("Rule '{rule}' requires LLM evaluation, but no LLM evaluator is available.")
 }
 
 #[cfg(test)]

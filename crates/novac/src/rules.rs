@@ -1,7 +1,7 @@
 //! [`Rules`]: a compiled, immutable rule set, shared freely between threads.
 
 use crate::bytecode::Program;
-use crate::ir::{Pattern, RuleIr, VarId};
+use crate::ir::{Cond, Pattern, RuleIr, VarId};
 use crate::keywords::{KeywordEngine, PatternId, Tier};
 use crate::truth::{Truth, VarState};
 
@@ -38,6 +38,16 @@ pub(crate) struct CompiledRule {
     pub(crate) semantic_phrases: Vec<u32>,
     /// The verdict when no keyword matched and semantics/llm are unknown.
     pub(crate) idle: Truth,
+    /// [`monotone_signs`] of `semantic_vars`, and of `llm_vars`.
+    pub(crate) semantic_signs: Option<Vec<bool>>,
+    pub(crate) llm_signs: Option<Vec<bool>>,
+    /// Whether the semantic results can change the `idle` verdict (the
+    /// scanner's first question about a rule no keyword touched, answered once).
+    pub(crate) idle_semantics_matter: bool,
+    /// The fail-closed warnings without a semantic evaluator and without an
+    /// LLM judge (written once: without them, every scan reports them).
+    pub(crate) no_semantics_warning: String,
+    pub(crate) no_llm_warning: String,
 }
 
 impl CompiledRule {
@@ -60,16 +70,70 @@ impl CompiledRule {
             state.set(v.index(), Truth::Unknown);
         }
         let idle = program.eval(&state, &mut Vec::new());
+        let semantic_signs = monotone_signs(&ir.condition, &semantic_vars);
+        let llm_signs = monotone_signs(&ir.condition, &llm_vars);
+        let idle_semantics_matter = crate::scanner::stage_matters(
+            &program,
+            &mut state,
+            &semantic_vars,
+            semantic_signs.as_deref(),
+            &mut Vec::new(),
+        );
         CompiledRule {
-            ir,
             program,
             keyword_vars,
             semantic_vars,
             llm_vars,
             semantic_phrases: Vec::new(),
             idle,
+            semantic_signs,
+            llm_signs,
+            idle_semantics_matter,
+            no_semantics_warning: crate::semantic::no_evaluator_warning(&ir.name),
+            no_llm_warning: crate::llm::no_judge_warning(&ir.name),
+            ir,
         }
     }
+}
+
+/// For each of `vars`: `true` when the condition only ever uses it
+/// un-negated (or not at all), `false` when only negated; `None` when some
+/// variable occurs both ways.
+///
+/// With signs, the condition is monotone in those variables (`and`, `or`
+/// and `N of` are monotone in three-valued logic too), so its value over
+/// every assignment of them lies between its value at the assignment of
+/// the signs and at their opposite: whether the variables can change the
+/// verdict takes two evaluations instead of `2^k` (see the scanner's
+/// `stage_matters`).
+pub(crate) fn monotone_signs(cond: &Cond, vars: &[VarId]) -> Option<Vec<bool>> {
+    fn walk(cond: &Cond, positive: bool, seen: &mut [(bool, bool)]) {
+        let mut mark = |v: &VarId| {
+            if let Some(entry) = seen.get_mut(v.index()) {
+                if positive {
+                    entry.0 = true;
+                } else {
+                    entry.1 = true;
+                }
+            }
+        };
+        match cond {
+            Cond::Const(_) => {}
+            Cond::Var(v) => mark(v),
+            Cond::AtLeast { vars, .. } | Cond::All(vars) => vars.iter().for_each(mark),
+            Cond::Not(c) => walk(c, !positive, seen),
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| walk(c, positive, seen)),
+        }
+    }
+    let size = vars.iter().map(|v| v.index() + 1).max().unwrap_or(0);
+    let mut seen = vec![(false, false); size];
+    walk(cond, true, &mut seen);
+    vars.iter()
+        .map(|v| match seen[v.index()] {
+            (true, true) => None,
+            (_, negated) => Some(!negated),
+        })
+        .collect()
 }
 
 /// A read-only view of one compiled rule.

@@ -370,17 +370,26 @@ impl<'r> Scanner<'r> {
         let nvars = rule.ir.vars.len();
         self.state.reset(nvars);
         let mut pending = false;
+        let mut touched = false;
         for &(v, p) in &rule.keyword_vars {
             if self.hits.is_match(p) {
                 self.state.set(v.index(), Truth::True);
+                touched = true;
             } else if self.hits.is_pending(p) {
                 self.state.set(v.index(), Truth::Unknown);
                 pending = true;
+                touched = true;
             }
         }
         set_all(&mut self.state, &rule.semantic_vars, Truth::Unknown);
         set_all(&mut self.state, &rule.llm_vars, Truth::Unknown);
-        let mut verdict = rule.program.eval(&self.state, &mut self.stack);
+        // Untouched by keywords, the rule is in its idle state, whose verdict
+        // (and whether semantics can change it) was found at build time.
+        let mut verdict = if touched {
+            rule.program.eval(&self.state, &mut self.stack)
+        } else {
+            rule.idle
+        };
         if pending && (verdict != Truth::False || self.options.debug) {
             // The verdict (or the report) needs the pending regexes: verify
             // them one at a time, and stop once the rule is false (a matched
@@ -410,12 +419,18 @@ impl<'r> Scanner<'r> {
         if verdict == Truth::Unknown {
             // Semantic stage: run it when the verdict depends on semantic
             // results (LLM results still unknown).
-            if stage_matters(
-                &rule.program,
-                &mut self.state,
-                &rule.semantic_vars,
-                &mut self.stack,
-            ) {
+            let semantics_matter = if touched {
+                stage_matters(
+                    &rule.program,
+                    &mut self.state,
+                    &rule.semantic_vars,
+                    rule.semantic_signs.as_deref(),
+                    &mut self.stack,
+                )
+            } else {
+                rule.idle_semantics_matter
+            };
+            if semantics_matter {
                 let ok = self.semantic.evaluate(
                     &self.rules.semantic,
                     rule,
@@ -440,6 +455,7 @@ impl<'r> Scanner<'r> {
                     &rule.program,
                     &mut self.state,
                     &rule.llm_vars,
+                    rule.llm_signs.as_deref(),
                     &mut self.stack,
                 )
             {
@@ -529,15 +545,30 @@ impl<'r> Scanner<'r> {
 /// unknown variables staying unknown: true when two assignments of `vars`
 /// give different results. Exact for up to [`MAX_ENUMERATED`] variables
 /// (2^k evaluations of a few-instruction program, done only on the path that
-/// is about to call a model anyway); above that, assumed true.
-fn stage_matters(
+/// is about to call a model anyway); above that, assumed true. For a
+/// condition monotone in `vars` (`signs`: [`crate::rules::monotone_signs`]),
+/// two evaluations, at the extremes, are exact at any size.
+pub(crate) fn stage_matters(
     program: &Program,
     state: &mut VarState,
     vars: &[VarId],
+    signs: Option<&[bool]>,
     stack: &mut Vec<Truth>,
 ) -> bool {
     if vars.is_empty() {
         return false;
+    }
+    if let Some(signs) = signs {
+        // Monotone in `vars`: the extremes decide (crate::rules::monotone_signs).
+        let mut at = |high: bool| {
+            for (v, &sign) in vars.iter().zip(signs) {
+                state.set(v.index(), Truth::from_bool(sign == high));
+            }
+            program.eval(state, stack)
+        };
+        let matters = at(true) != at(false);
+        set_all(state, vars, Truth::Unknown);
+        return matters;
     }
     if vars.len() > MAX_ENUMERATED {
         return true;
@@ -576,5 +607,63 @@ fn mark(touched: &mut [u64], order: &mut Vec<u32>, r: u32) {
 fn set_all(state: &mut VarState, vars: &[VarId], value: Truth) {
     for v in vars {
         state.set(v.index(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Cond;
+    use proptest::prelude::*;
+
+    const VARS: u32 = 8;
+
+    fn cond() -> impl Strategy<Value = Cond> {
+        let var_list = prop::collection::btree_set(0..VARS, 1..5)
+            .prop_map(|s| s.into_iter().map(VarId).collect::<Vec<_>>());
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Cond::Const),
+            (0..VARS).prop_map(|v| Cond::Var(VarId(v))),
+            (var_list.clone(), 1u32..4).prop_map(|(vars, n)| {
+                let n = n.min(vars.len() as u32);
+                Cond::AtLeast { vars, n }
+            }),
+            var_list.prop_map(Cond::All),
+        ];
+        leaf.prop_recursive(5, 32, 4, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|c| Cond::Not(Box::new(c))),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Cond::And),
+                prop::collection::vec(inner, 2..4).prop_map(Cond::Or),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The two-evaluation test for monotone conditions equals enumerating
+        /// every assignment; the other variables keep any three-valued state.
+        #[test]
+        fn monotone_stage_test_equals_enumeration(
+            c in cond(),
+            split in 1u32..VARS,
+            values in prop::collection::vec(0u8..3, VARS as usize),
+        ) {
+            let program = Program::compile(&c);
+            let stage: Vec<VarId> = (0..split).map(VarId).collect();
+            let Some(signs) = crate::rules::monotone_signs(&c, &stage) else {
+                return Ok(());
+            };
+            let mut state = VarState::new(VARS as usize);
+            for (i, v) in values.into_iter().enumerate() {
+                let unknown = (i as u32) < split;
+                state.set(i, if unknown { Truth::Unknown } else { [Truth::False, Truth::True, Truth::Unknown][v as usize] });
+            }
+            let mut stack = Vec::new();
+            let fast = stage_matters(&program, &mut state.clone(), &stage, Some(&signs), &mut stack);
+            let slow = stage_matters(&program, &mut state, &stage, None, &mut stack);
+            prop_assert_eq!(fast, slow, "{:?}", c);
+        }
     }
 }

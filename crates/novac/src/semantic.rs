@@ -351,7 +351,7 @@ impl<'r> SemanticStage<'r> {
                 (Some(e), _) => e,
                 (None, Some(shared)) => shared.0.as_ref(),
                 (None, None) => {
-                    warnings.push(format!("Rule '{name}' requires semantic evaluation, but no semantic evaluator is available."));
+                    warnings.push(rule.no_semantics_warning.clone());
                     return false;
                 }
             };
@@ -552,6 +552,12 @@ pub(crate) fn scan_batch(
         }
     }
     results.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// The reference's warning for a rule that needs semantics when there is
+/// no semantic evaluator.
+pub(crate) fn no_evaluator_warning(rule: &str) -> String {
+    format!("Rule '{rule}' requires semantic evaluation, but no semantic evaluator is available.")
 }
 
 #[cfg(test)]
