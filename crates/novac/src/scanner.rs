@@ -147,6 +147,8 @@ pub struct Scanner<'r> {
     stack: Vec<Truth>,
     touched: Vec<u64>,
     order: Vec<u32>,
+    /// Per variable of the rule being evaluated: whether it was evaluated.
+    evaluated: Vec<bool>,
 }
 
 impl<'r> Scanner<'r> {
@@ -162,6 +164,7 @@ impl<'r> Scanner<'r> {
             stack: Vec::new(),
             touched: Vec::new(),
             order: Vec::new(),
+            evaluated: Vec::new(),
         }
     }
 
@@ -411,7 +414,10 @@ impl<'r> Scanner<'r> {
         }
         let mut warnings = Vec::new();
         let mut semantics = Vec::new();
-        let mut evaluated = vec![false; nvars];
+        // Scratch, handed back below (a deferred rule keeps it).
+        let mut evaluated = std::mem::take(&mut self.evaluated);
+        evaluated.clear();
+        evaluated.resize(nvars, false);
         for &(v, _) in &rule.keyword_vars {
             evaluated[v.index()] = true;
         }
@@ -442,6 +448,7 @@ impl<'r> Scanner<'r> {
                 );
                 if !ok && self.semantic.deferred {
                     // Batch pass 1: this prompt is evaluated again once embedded.
+                    self.evaluated = evaluated;
                     return None;
                 }
             } else {
@@ -477,7 +484,7 @@ impl<'r> Scanner<'r> {
         }
 
         let matched = verdict == Truth::True;
-        self.report(
+        let result = self.report(
             index,
             rule,
             matched,
@@ -485,7 +492,9 @@ impl<'r> Scanner<'r> {
             semantics,
             Vec::new(),
             warnings,
-        )
+        );
+        self.evaluated = evaluated;
+        result
     }
 
     /// The result of a finished rule: `None` when it did not match, has no

@@ -184,14 +184,50 @@ impl LiteralDfa {
         seen: &mut [u64],
         mut found: impl FnMut(usize, usize, usize),
     ) {
+        let trans = &self.trans[..];
+        let classes = &self.classes;
+        let step = |at: u32, byte: u8| {
+            trans[(at & !MATCH_FLAG) as usize + classes[byte as usize] as usize]
+        };
         let mut at = 0u32;
-        for (i, &byte) in haystack.iter().enumerate() {
-            at = self.trans[(at & !MATCH_FLAG) as usize + self.classes[byte as usize] as usize];
-            if at & MATCH_FLAG != 0 {
-                let state = self.row_to_state.state(at & !MATCH_FLAG);
-                if seen[state / 64] & (1 << (state % 64)) == 0 {
-                    self.report(state, i + 1, seen, &mut found);
+        // Four bytes a step, one test for a match state among them: most
+        // steps enter none.
+        let mut chunks = haystack.chunks_exact(4);
+        let mut end = 0;
+        for chunk in &mut chunks {
+            let s1 = step(at, chunk[0]);
+            let s2 = step(s1, chunk[1]);
+            let s3 = step(s2, chunk[2]);
+            let s4 = step(s3, chunk[3]);
+            if (s1 | s2 | s3 | s4) & MATCH_FLAG != 0 {
+                for (k, s) in [s1, s2, s3, s4].into_iter().enumerate() {
+                    self.entered(s, end + k + 1, seen, &mut found);
                 }
+            }
+            at = s4;
+            end += 4;
+        }
+        for &byte in chunks.remainder() {
+            at = step(at, byte);
+            end += 1;
+            self.entered(at, end, seen, &mut found);
+        }
+    }
+
+    /// The scan is in row `at` after the byte ending at `end`: reports the
+    /// literals of a match state entered for the first time.
+    #[inline(always)]
+    fn entered(
+        &self,
+        at: u32,
+        end: usize,
+        seen: &mut [u64],
+        found: &mut impl FnMut(usize, usize, usize),
+    ) {
+        if at & MATCH_FLAG != 0 {
+            let state = self.row_to_state.state(at & !MATCH_FLAG);
+            if seen[state / 64] & (1 << (state % 64)) == 0 {
+                self.report(state, end, seen, found);
             }
         }
     }
