@@ -335,6 +335,7 @@ impl Triggers {
         &self.list[self.starts[atom] as usize..self.starts[atom + 1] as usize]
     }
 
+    #[cfg(test)]
     fn atoms(&self) -> usize {
         self.starts.len().saturating_sub(1)
     }
@@ -417,9 +418,6 @@ pub(crate) struct KeywordHits {
     groups: Vec<u8>,
     /// The patterns whose `groups` entry is not zero.
     groups_touched: Vec<PatternId>,
-    /// Bit per folded (exact) automaton pattern: seen in this scan.
-    folded_seen: Vec<u64>,
-    exact_seen: Vec<u64>,
     /// Scratch space of the literal DFAs (bit per state entered).
     states_seen: Vec<u64>,
     /// Folded literals matched in this scan (their spans are remapped on non-ASCII prompts).
@@ -519,9 +517,9 @@ enum LiteralMatcher {
 }
 
 impl LiteralMatcher {
-    /// Calls `found(literal, start, end)` for each literal that occurs, at
-    /// least at its first occurrence (the NFA reports every occurrence).
-    /// `seen` is the DFA's scratch space.
+    /// Calls `found(literal, start, end)` once for each literal that
+    /// occurs, at its first occurrence, in order of `end`. `seen` is
+    /// scratch space.
     #[inline]
     fn for_each_match(
         &self,
@@ -535,8 +533,13 @@ impl LiteralMatcher {
                 dfa.for_each_first_match(haystack.as_bytes(), seen, found)
             }
             LiteralMatcher::Nfa(nfa) => {
+                // `seen`: a bit per pattern, to report first occurrences only.
+                seen.clear();
+                seen.resize(nfa.patterns_len().div_ceil(64), 0);
                 for m in nfa.find_overlapping_iter(haystack) {
-                    found(m.pattern().as_usize(), m.start(), m.end());
+                    if set_bit(seen, m.pattern().as_usize()) {
+                        found(m.pattern().as_usize(), m.start(), m.end());
+                    }
                 }
             }
         }
@@ -836,12 +839,6 @@ impl KeywordEngine {
         for p in hits.groups_touched.drain(..) {
             hits.groups[p.0 as usize] = 0;
         }
-        hits.folded_seen.clear();
-        hits.folded_seen
-            .resize(self.folded_triggers.atoms().div_ceil(64), 0);
-        hits.exact_seen.clear();
-        hits.exact_seen
-            .resize(self.exact_triggers.atoms().div_ceil(64), 0);
         hits.exact_wanted = false;
         if casefold::is_blank(text) {
             return;
@@ -863,9 +860,6 @@ impl KeywordEngine {
             found.clear();
             let mut states_seen = std::mem::take(&mut hits.states_seen);
             ac.for_each_match(haystack, &mut states_seen, |atom, start, end| {
-                if !set_bit(&mut hits.folded_seen, atom) {
-                    return;
-                }
                 if let Some(gates) = &self.exact_gates {
                     hits.exact_wanted |= get_bit(gates, atom);
                 }
@@ -898,9 +892,6 @@ impl KeywordEngine {
         if let Some(ac) = self.exact.as_ref().filter(|_| exact_wanted) {
             let mut states_seen = std::mem::take(&mut hits.states_seen);
             ac.for_each_match(text, &mut states_seen, |atom, start, end| {
-                if !set_bit(&mut hits.exact_seen, atom) {
-                    return;
-                }
                 for &trigger in self.exact_triggers.of(atom) {
                     let p = trigger.pattern;
                     if get_bit(&hits.matched, p.0 as usize) {

@@ -14,12 +14,27 @@ fn regex(body: &str, case_insensitive: bool) -> KeywordPattern {
 }
 
 fn engine(patterns: &[KeywordPattern], mode: Verifiers) -> KeywordEngine {
+    engine_with(patterns, mode, &CompileLimits::default())
+}
+
+fn engine_with(
+    patterns: &[KeywordPattern],
+    mode: Verifiers,
+    limits: &CompileLimits,
+) -> KeywordEngine {
     let mut table = PatternTable::default();
     for p in patterns {
         table.intern(p);
     }
     let mut plans = PlanCache::default();
-    KeywordEngine::build_with(table, &mut plans, &CompileLimits::default(), mode).expect("builds")
+    KeywordEngine::build_with(table, &mut plans, limits, mode).expect("builds")
+}
+
+/// Spans of the matched patterns, by pattern.
+fn spans(engine: &KeywordEngine, hits: &KeywordHits) -> Vec<Option<(usize, usize)>> {
+    (0..engine.len())
+        .map(|i| hits.span(PatternId(i as u32)))
+        .collect()
 }
 
 /// Every pattern's value on `text`, all pending regexes resolved.
@@ -153,8 +168,8 @@ fn atomless_regexes_are_filtered_by_one_set() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
     /// The fast paths (atom groups, shared atoms, relaxed verifiers on
-    /// non-ASCII text, lazily compiled verifiers) equal each pattern
-    /// matched on its own.
+    /// non-ASCII text, lazily compiled verifiers, the DFA against the NFA
+    /// fallback) equal each pattern matched on its own.
     #[test]
     fn engine_equals_naive_matching(
         patterns in prop::collection::vec(pattern(), 1..6),
@@ -163,11 +178,16 @@ proptest! {
         let eager = engine(&patterns, Verifiers::Eager);
         let lazy = engine(&patterns, Verifiers::Lazy);
         let checked = engine(&patterns, Verifiers::Checked);
-        let mut h = [KeywordHits::default(), KeywordHits::default(), KeywordHits::default()];
+        // The fallback tier: the `aho-corasick` crate's NFA instead of our DFA.
+        let no_dfa = CompileLimits { dfa_max_pattern_bytes: 0, ..CompileLimits::default() };
+        let nfa = engine_with(&patterns, Verifiers::Checked, &no_dfa);
+        let mut h = [(); 4].map(|_| KeywordHits::default());
         for text in &texts {
             let got = values(&eager, text, &mut h[0]);
             prop_assert_eq!(&got, &values(&lazy, text, &mut h[1]));
             prop_assert_eq!(&got, &values(&checked, text, &mut h[2]));
+            prop_assert_eq!(&got, &values(&nfa, text, &mut h[3]));
+            prop_assert_eq!(spans(&checked, &h[2]), spans(&nfa, &h[3]), "{:?}", text);
             let mut seen = std::collections::HashSet::new();
             for p in patterns.iter().filter(|p| seen.insert(*p)) {
                 let i = eager.patterns.iter().position(|q| q == p).expect("interned");
