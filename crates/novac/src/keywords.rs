@@ -16,11 +16,14 @@
 //! * **regex atoms** — for other regexes, literals that every match must
 //!   contain ([`crate::atoms`]); they share the second automaton, and a hit
 //!   only means "run this regex" (once per scan);
-//! * **atomless regexes** — `novac check` warns (W104); with two or more,
-//!   one regex set over their relaxed forms (below) runs once per prompt and
-//!   only the ones it reports are verified.
+//! * **atomless regexes** — `novac check` warns (W104). Most still need
+//!   some character (`@`, `-`, a digit, a capital): one pass of
+//!   [`required_chars`] over the prompt rules out those whose characters
+//!   are absent (all of them, on Russian or Chinese text, for the public
+//!   rules); when three or more are left, one regex set over their relaxed
+//!   forms (below) runs and only the ones it reports are triggered.
 //!
-//! Three things keep verification rare and cheap:
+//! Four things keep verification rare and cheap:
 //!
 //! * **atom groups**: a regex can require several atom sets
 //!   ([`atoms::conjuncts`]: `\bword\b.{0,20}\bother\b` needs `word` *and*
@@ -31,7 +34,10 @@
 //! * **relaxed verifiers** on non-ASCII prompts for regexes with Unicode
 //!   `\b` ([`crate::keyword_regex::LazyVerifier`]): the regex without its
 //!   word boundaries runs on the lazy DFA first and rules out most prompts
-//!   before the slow engine that Unicode `\b` needs on such text.
+//!   before the slow engine that Unicode `\b` needs on such text;
+//! * **windows**: a regex with a bounded longest match `n` whose atoms
+//!   occurred by offset `e` cannot match before `e - n`, and is run from
+//!   there ([`KeywordHits`]' `atoms_end`).
 //!
 //! Verifiers compile on first use; `Compiler::build` checks every regex
 //! against the size limits first ([`Verifiers::Checked`]), an engine rebuilt
@@ -43,8 +49,10 @@
 //! reporting each literal at its first occurrence; over the size limits they
 //! fall back to the crate's contiguous NFA.
 //!
-//! So a scan is at most two automaton passes plus the regexes whose atoms
-//! occurred — and of those, only the ones some rule still needs: a triggered
+//! The folded automaton also holds the lower-case form of every exact
+//! pattern ([`gate_exact_pass`]): when none of them occurred, the exact
+//! pass is skipped. So a scan is one or two automaton passes plus the
+//! regexes whose atoms occurred — and of those, only the ones some rule still needs: a triggered
 //! regex stays *pending* until the scanner asks for its value
 //! ([`KeywordEngine::resolve`]), which it does not for a rule whose condition
 //! is already false without it. One giant DFA over all regexes does not build for real rule
