@@ -941,7 +941,7 @@ impl KeywordEngine {
                 .collect();
             required_chars::CharPrefilter::new(&sets)
         });
-        let tested = chars.candidates(text);
+        let tested = chars.candidates(text, text.is_ascii());
         let may_match =
             |i: usize| i >= required_chars::CharPrefilter::MAX || tested & (1 << i) != 0;
         let left = (0..self.slow.len()).filter(|&i| may_match(i)).count();

@@ -318,8 +318,12 @@ impl<'r> Scanner<'r> {
             }
             self.order.sort_unstable();
         }
-        let mut result = ScanResult::default();
         let order = std::mem::take(&mut self.order);
+        // Room for the results up front: rules that fail closed report on
+        // every scan, and growing the vector one push at a time reallocates.
+        let mut result = ScanResult {
+            rules: Vec::with_capacity(order.len().min(256)),
+        };
         for &r in &order {
             let rule = &rules.rules[r as usize];
             if let Some(rr) = self.evaluate(r as usize, rule, text) {
@@ -356,6 +360,7 @@ impl<'r> Scanner<'r> {
             if let Some(rr) = self.report(
                 d.index,
                 rule,
+                true,
                 outcome.matched,
                 &evaluated,
                 d.semantics,
@@ -487,6 +492,7 @@ impl<'r> Scanner<'r> {
         let result = self.report(
             index,
             rule,
+            touched,
             matched,
             &evaluated,
             semantics,
@@ -504,6 +510,7 @@ impl<'r> Scanner<'r> {
         &self,
         index: usize,
         rule: &CompiledRule,
+        keyword_hits: bool,
         matched: bool,
         evaluated: &[bool],
         semantics: Vec<SemanticScore>,
@@ -514,17 +521,22 @@ impl<'r> Scanner<'r> {
         if !matched && warnings.is_empty() && !self.options.debug {
             return None;
         }
-        let keywords = rule
-            .keyword_vars
-            .iter()
-            .filter_map(|&(v, p)| {
-                self.hits.span(p).map(|(start, end)| KeywordMatch {
-                    var: rule.ir.vars[v.index()].name.clone(),
-                    start,
-                    end,
+        // `keyword_hits`: false when no keyword of the rule matched (most
+        // fail-closed reports), so there are no spans to look up.
+        let keywords = match keyword_hits {
+            false => Vec::new(),
+            true => rule
+                .keyword_vars
+                .iter()
+                .filter_map(|&(v, p)| {
+                    self.hits.span(p).map(|(start, end)| KeywordMatch {
+                        var: rule.ir.vars[v.index()].name.clone(),
+                        start,
+                        end,
+                    })
                 })
-            })
-            .collect();
+                .collect(),
+        };
         let variables = self.options.debug.then(|| {
             rule.ir
                 .vars

@@ -121,10 +121,78 @@ pub(crate) struct CharPrefilter {
     /// Non-ASCII characters some regex needs: sorted, disjoint ranges, each
     /// with the regexes it satisfies.
     ranges: Vec<(u32, u32, u64)>,
+    /// For ASCII prompts: one test per filtered regex, on the ASCII part
+    /// of its set (with SIMD where the set is a few bytes or ranges).
+    ascii_tests: Vec<(u64, AsciiTest)>,
     /// The regexes that have a required set.
     filtered: u64,
     /// All regexes.
     all: u64,
+}
+
+/// Whether an ASCII text holds a byte of a set, the fastest way for the set.
+#[derive(Debug)]
+enum AsciiTest {
+    /// The set has no ASCII byte.
+    Never,
+    /// One to three bytes: `memchr`.
+    Bytes(Vec<u8>),
+    /// One or two ranges, compared a block at a time (vectorised).
+    Ranges(Vec<(u8, u8)>),
+    /// Any other set, looked up byte by byte (such sets, like letters, are
+    /// usually found within the first few bytes).
+    Table(Box<[bool; 128]>),
+}
+
+impl AsciiTest {
+    fn new(set: &ClassUnicode) -> AsciiTest {
+        let ranges: Vec<(u8, u8)> = set
+            .ranges()
+            .iter()
+            .filter(|r| u32::from(r.start()) < 0x80)
+            .map(|r| (r.start() as u8, (u32::from(r.end()).min(0x7f)) as u8))
+            .collect();
+        let size: usize = ranges.iter().map(|&(a, b)| usize::from(b - a) + 1).sum();
+        match (ranges.len(), size) {
+            (0, _) => AsciiTest::Never,
+            (_, 1..=3) => AsciiTest::Bytes(ranges.iter().flat_map(|&(a, b)| a..=b).collect()),
+            (1 | 2, _) => AsciiTest::Ranges(ranges),
+            _ => {
+                let mut table = Box::new([false; 128]);
+                for (a, b) in ranges {
+                    table[usize::from(a)..=usize::from(b)].fill(true);
+                }
+                AsciiTest::Table(table)
+            }
+        }
+    }
+
+    fn found_in(&self, bytes: &[u8]) -> bool {
+        let in_range = |b: u8, (lo, hi): (u8, u8)| u8::from(b.wrapping_sub(lo) <= hi - lo);
+        match self {
+            AsciiTest::Never => false,
+            AsciiTest::Bytes(set) => match set.as_slice() {
+                [a] => memchr::memchr(*a, bytes).is_some(),
+                [a, b] => memchr::memchr2(*a, *b, bytes).is_some(),
+                [a, b, c] => memchr::memchr3(*a, *b, *c, bytes).is_some(),
+                _ => true,
+            },
+            AsciiTest::Ranges(ranges) => match ranges.as_slice() {
+                [r] => bytes
+                    .chunks(64)
+                    .any(|c| c.iter().fold(0u8, |acc, &b| acc | in_range(b, *r)) != 0),
+                [r, s] => bytes.chunks(64).any(|c| {
+                    c.iter()
+                        .fold(0u8, |acc, &b| acc | in_range(b, *r) | in_range(b, *s))
+                        != 0
+                }),
+                _ => true,
+            },
+            AsciiTest::Table(table) => bytes
+                .iter()
+                .any(|&b| table.get(usize::from(b)).copied().unwrap_or(false)),
+        }
+    }
 }
 
 /// The entry of a UTF-8 lead byte whose character must be decoded and looked up.
@@ -179,9 +247,15 @@ impl CharPrefilter {
                 _ => ranges.push((start, end, mask)),
             }
         }
+        let ascii_tests = sets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, set)| set.as_ref().map(|s| (1u64 << i, AsciiTest::new(s))))
+            .collect();
         CharPrefilter {
             bytes,
             ranges,
+            ascii_tests,
             filtered,
             all: (1u64 << sets.len()) - 1,
         }
@@ -189,10 +263,19 @@ impl CharPrefilter {
 
     /// The regexes that may match `text` (bit `i` = regex `i`): those with
     /// one of their characters in it, and those with no required set.
-    pub(crate) fn candidates(&self, text: &str) -> u64 {
+    /// `ascii`: `text.is_ascii()`.
+    pub(crate) fn candidates(&self, text: &str, ascii: bool) -> u64 {
         let unfiltered = self.all & !self.filtered;
         if self.filtered == 0 {
             return unfiltered;
+        }
+        if ascii {
+            let bytes = text.as_bytes();
+            return self
+                .ascii_tests
+                .iter()
+                .filter(|(_, test)| test.found_in(bytes))
+                .fold(unfiltered, |m, (bit, _)| m | bit);
         }
         // The regexes not satisfied yet, plus DECODE: a byte whose entry
         // has none of these bits (most bytes, soon) costs one test.
@@ -305,13 +388,13 @@ mod tests {
         let sets: Vec<_> = patterns.iter().map(|p| required(&hir_of(p))).collect();
         let filter = CharPrefilter::new(&sets);
         // `[a-z]*` needs nothing: always a candidate.
-        assert_eq!(filter.candidates("Помогите составить отчёт"), 0b1000);
-        assert_eq!(filter.candidates("写一份报告，谢谢"), 0b1000);
-        assert_eq!(filter.candidates("Ask Ada Lovelace"), 0b1100);
+        assert_eq!(filter.candidates("Помогите составить отчёт", false), 0b1000);
+        assert_eq!(filter.candidates("写一份报告，谢谢", false), 0b1000);
+        assert_eq!(filter.candidates("Ask Ada Lovelace", true), 0b1100);
         // Unicode `\d` holds the full-width and Arabic-Indic digits.
-        assert_eq!(filter.candidates("１２３"), 0b1010);
-        assert_eq!(filter.candidates("٣"), 0b1010);
-        assert_eq!(filter.candidates("mail me@x.io"), 0b1001);
+        assert_eq!(filter.candidates("１２３", false), 0b1010);
+        assert_eq!(filter.candidates("٣", false), 0b1010);
+        assert_eq!(filter.candidates("mail me@x.io", true), 0b1001);
     }
 
     const PATTERNS: &[&str] = &[
@@ -344,7 +427,11 @@ mod tests {
         #[test]
         fn a_ruled_out_regex_never_matches(text in "[a-zA-Z0-9 @.\\-+/=ßſéжЖ٣１，字\u{1F600}]{0,24}") {
             let (filter, regexes) = &*FIXTURE;
-            let candidates = filter.candidates(&text);
+            let candidates = filter.candidates(&text, text.is_ascii());
+            // The ASCII tests and the byte loop agree on ASCII text.
+            if text.is_ascii() {
+                prop_assert_eq!(candidates, filter.candidates(&text, false));
+            }
             for (i, (pattern, regex)) in PATTERNS.iter().zip(regexes).enumerate() {
                 if regex.is_match(&text) {
                     prop_assert!(candidates & (1 << i) != 0, "{pattern} matches {text:?} but was ruled out");
