@@ -111,15 +111,9 @@ impl Keyword {
             Keyword::Regex {
                 body,
                 case_insensitive,
-            } => {
-                let rust = novac::translate_python_regex(body).expect("translates");
-                regex::RegexBuilder::new(&rust)
-                    .case_insensitive(*case_insensitive)
-                    .build()
-                    .expect("builds")
-                    .find(text)
-                    .map(|m| (m.start(), m.end()))
-            }
+            } => naive_regex(body, *case_insensitive)
+                .find(text)
+                .map(|m| (m.start(), m.end())),
             Keyword::Literal { .. } => None,
         }
     }
@@ -144,16 +138,18 @@ impl Keyword {
             Keyword::Regex {
                 body,
                 case_insensitive,
-            } => {
-                let rust = novac::translate_python_regex(body).expect("translates");
-                regex::RegexBuilder::new(&rust)
-                    .case_insensitive(*case_insensitive)
-                    .build()
-                    .expect("builds")
-                    .is_match(text)
-            }
+            } => naive_regex(body, *case_insensitive).is_match(text),
         }
     }
+}
+
+/// A Python regex, translated, on the `regex` crate.
+fn naive_regex(body: &str, case_insensitive: bool) -> regex::Regex {
+    let rust = novac::translate_python_regex(body).expect("translates");
+    regex::RegexBuilder::new(&rust)
+        .case_insensitive(case_insensitive)
+        .build()
+        .expect("builds")
 }
 
 /// Text over a small alphabet with case pairs, non-ASCII letters, a final
