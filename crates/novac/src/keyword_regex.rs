@@ -136,7 +136,8 @@ pub(crate) struct LazyVerifier {
     max_bytes: usize,
     regex: std::sync::OnceLock<Result<Verifier, String>>,
     relaxed: std::sync::OnceLock<Option<Verifier>>,
-    /// The longest match in bytes, if bounded (known once `regex` is compiled).
+    /// The longest match in bytes, if bounded (set when `regex` compiles,
+    /// else found on first use).
     max_len: std::sync::OnceLock<Option<usize>>,
 }
 
@@ -177,10 +178,14 @@ impl LazyVerifier {
             .map_err(String::as_str)
     }
 
-    /// The longest match in bytes, when it is bounded and known (after
-    /// [`LazyVerifier::regex`] compiled the regex).
+    /// The longest match in bytes, when it is bounded (`None` too when the
+    /// pattern does not parse).
     pub(crate) fn max_len(&self) -> Option<usize> {
-        self.max_len.get().copied().flatten()
+        *self.max_len.get_or_init(|| {
+            hir(&self.rust, self.case_insensitive)
+                .ok()
+                .and_then(|h| h.properties().maximum_len())
+        })
     }
 
     /// The relaxed verifier, if the regex has Unicode word boundaries.

@@ -440,6 +440,8 @@ pub(crate) struct KeywordHits {
     slow_may: Option<regex_automata::PatternSet>,
     /// The folded pass saw the lower-case form of an exact automaton pattern.
     exact_wanted: bool,
+    /// The scanned prompt is ASCII (found once per scan).
+    ascii: bool,
     lowered: String,
 }
 
@@ -461,8 +463,8 @@ impl KeywordHits {
     }
 }
 
-/// Marks a regex as triggered (pending verification), once per scan.
-/// Triggers regex `p` (once per scan) with no known atom position.
+/// Marks a regex as triggered (pending verification), once per scan, with
+/// no known atom position.
 fn trigger_regex(hits: &mut KeywordHits, p: PatternId) {
     trigger_regex_at(hits, p, 0);
 }
@@ -848,6 +850,7 @@ impl KeywordEngine {
             hits.groups[p.0 as usize] = 0;
         }
         hits.exact_wanted = false;
+        hits.ascii = text.is_ascii();
         if casefold::is_blank(text) {
             return;
         }
@@ -855,7 +858,7 @@ impl KeywordEngine {
             self.record(hits, p, 0, 0);
         }
         if let Some(ac) = &self.folded {
-            let ascii = text.is_ascii();
+            let ascii = hits.ascii;
             let mut lowered = std::mem::take(&mut hits.lowered);
             let mut fold_special = false;
             let haystack = if ascii {
@@ -926,22 +929,16 @@ impl KeywordEngine {
         }
         let chars = self.slow_chars.get_or_init(|| {
             let sets: Vec<_> = self
-                .slow
-                .iter()
-                .map(|p| match &self.patterns[p.0 as usize] {
-                    KeywordPattern::Regex {
-                        rust,
-                        case_insensitive,
-                        ..
-                    } => crate::keyword_regex::hir(rust, *case_insensitive)
-                        .ok()
-                        .and_then(|hir| required_chars::required(&hir)),
-                    KeywordPattern::Literal { .. } => None,
+                .slow_sources()
+                .map(|source| {
+                    let (rust, ci) = source?;
+                    let hir = crate::keyword_regex::hir(rust, ci).ok()?;
+                    required_chars::required(&hir)
                 })
                 .collect();
             required_chars::CharPrefilter::new(&sets)
         });
-        let tested = chars.candidates(text, text.is_ascii());
+        let tested = chars.candidates(text, hits.ascii);
         let may_match =
             |i: usize| i >= required_chars::CharPrefilter::MAX || tested & (1 << i) != 0;
         let left = (0..self.slow.len()).filter(|&i| may_match(i)).count();
@@ -968,26 +965,27 @@ impl KeywordEngine {
         }
     }
 
+    /// The translated source and case-insensitivity of each atomless regex
+    /// (`None` for a pattern that is not a regex, which cannot happen).
+    fn slow_sources(&self) -> impl Iterator<Item = Option<(&str, bool)>> {
+        self.slow
+            .iter()
+            .map(|p| match &self.patterns[p.0 as usize] {
+                KeywordPattern::Regex {
+                    rust,
+                    case_insensitive,
+                    ..
+                } => Some((rust.as_str(), *case_insensitive)),
+                KeywordPattern::Literal { .. } => None,
+            })
+    }
+
     /// The regex set over the relaxed atomless regexes (None if it does not build).
     fn slow_set(&self) -> Option<&crate::keyword_regex::Verifier> {
         self.slow_set
             .get_or_init(|| {
-                let sources: Vec<(&str, bool)> = self
-                    .slow
-                    .iter()
-                    .filter_map(|p| match &self.patterns[p.0 as usize] {
-                        KeywordPattern::Regex {
-                            rust,
-                            case_insensitive,
-                            ..
-                        } => Some((rust.as_str(), *case_insensitive)),
-                        KeywordPattern::Literal { .. } => None,
-                    })
-                    .collect();
-                if sources.len() != self.slow.len() {
-                    return None;
-                }
-                crate::keyword_regex::build_relaxed_set(&sources, self.max_regex_bytes)
+                let sources: Option<Vec<(&str, bool)>> = self.slow_sources().collect();
+                crate::keyword_regex::build_relaxed_set(&sources?, self.max_regex_bytes)
             })
             .as_ref()
     }
@@ -1025,7 +1023,7 @@ impl KeywordEngine {
             let input = regex_automata::Input::new(text)
                 .range(from..)
                 .earliest(true);
-            if !text.is_ascii() {
+            if !hits.ascii {
                 // Unicode `\b` on non-ASCII text: a relaxed regex on the lazy
                 // DFA proves most non-matches first.
                 if let Some(relaxed) = verifier.relaxed() {

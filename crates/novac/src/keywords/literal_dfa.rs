@@ -1,6 +1,6 @@
-//! A dense Aho–Corasick DFA over a set of literals that reports every
-//! occurrence of every literal (the "standard", overlapping semantics the
-//! keyword engine needs: it wants to know *which* literals occur).
+//! A dense Aho–Corasick DFA over a set of literals that reports the first
+//! occurrence of every literal that occurs, overlaps included (the keyword
+//! engine wants to know *which* literals occur, and where first).
 //!
 //! # Why not the `aho-corasick` crate's DFA
 //!

@@ -93,19 +93,13 @@ fn class_cost(class: &ClassUnicode) -> f64 {
         .iter()
         .map(|r| {
             let (start, end) = (u32::from(r.start()), u32::from(r.end()));
-            if end < 0x80 {
-                (start..=end)
-                    .filter_map(char::from_u32)
-                    .map(char_weight)
-                    .sum::<f64>()
-            } else {
-                // Count the ASCII part exactly, the rest at the non-ASCII weight.
-                let ascii: f64 = (start..0x80)
-                    .filter_map(char::from_u32)
-                    .map(char_weight)
-                    .sum();
-                ascii + f64::from(end - start.max(0x80) + 1) * char_weight('\u{80}')
-            }
+            // The ASCII part char by char, the rest at the non-ASCII weight.
+            let ascii: f64 = (start..=end.min(0x7f))
+                .filter_map(char::from_u32)
+                .map(char_weight)
+                .sum();
+            let non_ascii = end.saturating_sub(start.max(0x80)) + u32::from(end >= 0x80);
+            ascii + f64::from(non_ascii) * char_weight('\u{80}')
         })
         .sum()
 }
