@@ -136,9 +136,27 @@ pub(crate) struct LazyVerifier {
     max_bytes: usize,
     regex: std::sync::OnceLock<Result<Verifier, String>>,
     relaxed: std::sync::OnceLock<Option<Verifier>>,
-    /// The longest match in bytes, if bounded (set when `regex` compiles,
-    /// else found on first use).
-    max_len: std::sync::OnceLock<Option<usize>>,
+    /// What the engine knows of every match before running the regex (set
+    /// when `regex` compiles, else found on first use).
+    shape: std::sync::OnceLock<MatchShape>,
+}
+
+/// Facts about every match of a regex, used to skip or narrow its search.
+#[derive(Debug, Default)]
+struct MatchShape {
+    /// The longest match in bytes, if bounded.
+    max_len: Option<usize>,
+    /// A run of class characters every match contains, when worth testing.
+    run: Option<crate::keywords::class_run::ClassRun>,
+}
+
+impl MatchShape {
+    fn of(hir: &Hir) -> MatchShape {
+        MatchShape {
+            max_len: hir.properties().maximum_len(),
+            run: crate::keywords::class_run::required_run(hir),
+        }
+    }
 }
 
 impl LazyVerifier {
@@ -150,7 +168,7 @@ impl LazyVerifier {
             max_bytes,
             regex: std::sync::OnceLock::new(),
             relaxed: std::sync::OnceLock::new(),
-            max_len: std::sync::OnceLock::new(),
+            shape: std::sync::OnceLock::new(),
         }
     }
 
@@ -171,21 +189,31 @@ impl LazyVerifier {
         self.regex
             .get_or_init(|| {
                 let hir = hir(&self.rust, self.case_insensitive)?;
-                let _ = self.max_len.set(hir.properties().maximum_len());
+                let _ = self.shape.set(MatchShape::of(&hir));
                 build_limited(&hir, self.max_bytes)
             })
             .as_ref()
             .map_err(String::as_str)
     }
 
+    fn shape(&self) -> &MatchShape {
+        self.shape.get_or_init(|| {
+            hir(&self.rust, self.case_insensitive)
+                .map(|h| MatchShape::of(&h))
+                .unwrap_or_default()
+        })
+    }
+
     /// The longest match in bytes, when it is bounded (`None` too when the
     /// pattern does not parse).
     pub(crate) fn max_len(&self) -> Option<usize> {
-        *self.max_len.get_or_init(|| {
-            hir(&self.rust, self.case_insensitive)
-                .ok()
-                .and_then(|h| h.properties().maximum_len())
-        })
+        self.shape().max_len
+    }
+
+    /// A run of class characters every match contains
+    /// ([`crate::keywords::class_run`]), when the regex needs a long one.
+    pub(crate) fn class_run(&self) -> Option<&crate::keywords::class_run::ClassRun> {
+        self.shape().run.as_ref()
     }
 
     /// The relaxed verifier, if the regex has Unicode word boundaries.

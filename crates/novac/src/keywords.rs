@@ -67,6 +67,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use literal_dfa::LiteralDfa;
 use std::collections::HashMap;
 
+pub(crate) mod class_run;
 mod literal_dfa;
 mod required_chars;
 
@@ -1017,6 +1018,13 @@ impl KeywordEngine {
                 .map_or(0, |n| atoms_end.saturating_sub(n).min(text.len()));
             while !text.is_char_boundary(from) {
                 from -= 1;
+            }
+            // A regex that needs a long run of class characters (base64, hex
+            // keys) cannot match where there is none (class_run).
+            if let Some(run) = verifier.class_run() {
+                if !run.occurs(&text.as_bytes()[from..]) {
+                    return;
+                }
             }
             // Most verifications fail: an earliest-match test stops at the
             // first match end; the leftmost span is computed only on success.

@@ -274,22 +274,29 @@ impl CharPrefilter {
         // The regexes not satisfied yet, plus DECODE: a byte whose entry
         // has none of these bits (most bytes, soon) costs one test.
         let mut missing = self.filtered | DECODE;
-        for (i, &b) in text.as_bytes().iter().enumerate() {
-            let entry = self.bytes[b as usize];
-            if entry & missing == 0 {
+        'blocks: for (n, block) in text.as_bytes().chunks(8).enumerate() {
+            // One test per eight bytes: in most blocks no byte is of interest.
+            if block.iter().fold(0, |acc, &b| acc | self.bytes[b as usize]) & missing == 0 {
                 continue;
             }
-            let found = if entry == DECODE {
-                // `i` is a character boundary: continuation bytes are never leads.
-                text.get(i..)
-                    .and_then(|rest| rest.chars().next())
-                    .map_or(0, |c| self.non_ascii(u32::from(c)))
-            } else {
-                entry
-            };
-            missing &= !found;
-            if missing == DECODE {
-                break;
+            for (k, &b) in block.iter().enumerate() {
+                let entry = self.bytes[b as usize];
+                if entry & missing == 0 {
+                    continue;
+                }
+                let i = n * 8 + k;
+                let found = if entry == DECODE {
+                    // `i` is a character boundary: continuation bytes are never leads.
+                    text.get(i..)
+                        .and_then(|rest| rest.chars().next())
+                        .map_or(0, |c| self.non_ascii(u32::from(c)))
+                } else {
+                    entry
+                };
+                missing &= !found;
+                if missing == DECODE {
+                    break 'blocks;
+                }
             }
         }
         unfiltered | (self.filtered & !missing)
