@@ -194,10 +194,12 @@ fn compare(
         let got = by_name.get(name.as_str());
         let matched = got.is_some_and(|r| r.matched);
         let mut keywords: Vec<String> = got
-            .map(|r| r.keywords.iter().map(|k| k.var.clone()).collect())
+            .map(|r| r.keywords.iter().map(|k| k.var.to_string()).collect())
             .unwrap_or_default();
         keywords.sort();
-        let warnings: Vec<String> = got.map(|r| r.warnings.clone()).unwrap_or_default();
+        let warnings: Vec<String> = got
+            .map(|r| r.warnings.iter().map(|w| w.to_string()).collect())
+            .unwrap_or_default();
         let exp_matched = exp["matched"].as_bool().unwrap_or(false);
         let mut exp_keywords: Vec<String> = exp["keywords"]
             .as_array()

@@ -353,33 +353,33 @@ fn scan_one(
             keywords: r
                 .keywords
                 .into_iter()
-                .map(|k| (k.var, to_char(k.start), to_char(k.end)))
+                .map(|k| (k.var.to_string(), to_char(k.start), to_char(k.end)))
                 .collect(),
             semantics: r
                 .semantics
                 .into_iter()
-                .map(|s| (s.var, s.score, s.matched))
+                .map(|s| (s.var.to_string(), s.score, s.matched))
                 .collect(),
             llm: r
                 .llm
                 .into_iter()
                 .map(|l| {
                     (
-                        l.var,
+                        l.var.to_string(),
                         l.verdict.matched,
                         l.verdict.confidence,
                         l.verdict.reason,
                     )
                 })
                 .collect(),
-            warnings: r.warnings,
+            warnings: r.warnings.iter().map(|w| w.to_string()).collect(),
             variables: r.variables.map(|vs| {
                 vs.into_iter()
-                    .map(|v| (v.var, v.section.to_string(), v.value))
+                    .map(|v| (v.var.to_string(), v.section.to_string(), v.value))
                     .collect()
             }),
             meta: metas.get(r.index).cloned().unwrap_or_default(),
-            rule: r.rule,
+            rule: r.rule.to_string(),
         })
         .collect();
     Ok((rules, normalized))

@@ -3,7 +3,7 @@
 use crate::input::{for_each_batch, InputFormat, Prompt};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use novac::{Compiler, RuleResult, Rules, ScanOptions, ScanResult, Scanner};
+use novac::{Compiler, RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
 use rayon::prelude::*;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
@@ -181,7 +181,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
     out.flush()?;
     if !failed_closed.is_empty() && args.format == Format::Human && !args.debug {
-        let names: Vec<&str> = failed_closed.iter().map(String::as_str).collect();
+        let names: Vec<&str> = failed_closed.iter().map(SharedStr::as_str).collect();
         eprintln!(
             "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed): {}",
             names.len(),
@@ -239,7 +239,7 @@ fn rule_json(r: &RuleResult) -> serde_json::Value {
     let spans: serde_json::Map<String, serde_json::Value> = r
         .keywords
         .iter()
-        .map(|k| (k.var.clone(), serde_json::json!([k.start, k.end])))
+        .map(|k| (k.var.to_string(), serde_json::json!([k.start, k.end])))
         .collect();
     let mut value = serde_json::json!({
         "rule": r.rule,
@@ -252,7 +252,7 @@ fn rule_json(r: &RuleResult) -> serde_json::Value {
         let scores: serde_json::Map<String, serde_json::Value> = r
             .semantics
             .iter()
-            .map(|s| (s.var.clone(), serde_json::json!(s.score)))
+            .map(|s| (s.var.to_string(), serde_json::json!(s.score)))
             .collect();
         value["semantic_scores"] = serde_json::Value::Object(scores);
     }
@@ -260,7 +260,7 @@ fn rule_json(r: &RuleResult) -> serde_json::Value {
         let llm: serde_json::Map<String, serde_json::Value> = r
             .llm
             .iter()
-            .map(|l| (l.var.clone(), serde_json::json!(l.verdict)))
+            .map(|l| (l.var.to_string(), serde_json::json!(l.verdict)))
             .collect();
         value["llm"] = serde_json::Value::Object(llm);
     }

@@ -472,10 +472,10 @@ fn run_sidecar<'a>(
             let rule_result = result.rules.iter().find(|r| r.index == index);
             let matched = rule_result.is_some_and(|r| r.matched);
             let warnings: Vec<&str> = rule_result
-                .map(|r| r.warnings.iter().map(String::as_str).collect())
+                .map(|r| r.warnings.iter().map(|w| w.as_str()).collect())
                 .unwrap_or_default();
             outcome.keywords = rule_result
-                .map(|r| r.keywords.iter().map(|k| k.var.clone()).collect())
+                .map(|r| r.keywords.iter().map(|k| k.var.to_string()).collect())
                 .unwrap_or_default();
             // Failed closed for lack of a stage: the verdict is unknown.
             let unavailable: Vec<Stage> = [Stage::Semantics, Stage::Llm]

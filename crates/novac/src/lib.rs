@@ -67,6 +67,7 @@ mod rules;
 pub mod ruleset;
 mod scanner;
 pub mod semantic;
+mod shared_str;
 pub mod stream;
 mod truth;
 
@@ -85,6 +86,7 @@ pub use scanner::{
     VariableValue,
 };
 pub use semantic::{EmbedError, Embedder, MissingModel, PatternEmbeddings, SemanticEvaluator};
+pub use shared_str::SharedStr;
 pub use stream::{StreamEnd, StreamEvent, StreamIndex, StreamOptions, StreamScanner};
 pub use truth::{Truth, VarState};
 

@@ -299,7 +299,7 @@ fn judge_all(
 pub(crate) struct RuleOutcome {
     pub matched: bool,
     pub llm: Vec<crate::scanner::LlmResult>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::SharedStr>,
 }
 
 impl LlmStage<'_> {
@@ -338,7 +338,7 @@ impl LlmStage<'_> {
                         *e = true;
                     }
                     llm.push(crate::scanner::LlmResult {
-                        var: var.clone(),
+                        var: rule.var_names[v.index()].clone(),
                         verdict: verdict.clone(),
                     });
                 }
@@ -360,15 +360,21 @@ impl LlmStage<'_> {
         };
         let matched = match options.on_error {
             LlmFailurePolicy::Matched => {
-                warnings.push(format!(
+                warnings.push(
+                    format!(
                     "Rule '{name}' reported as matched because llm.{var} evaluation errored: {e}"
-                ));
+                )
+                    .into(),
+                );
                 true
             }
             LlmFailurePolicy::NotMatched | LlmFailurePolicy::Error => {
-                warnings.push(format!(
-                    "Rule '{name}' failed closed because llm.{var} evaluation errored: {e}"
-                ));
+                warnings.push(
+                    format!(
+                        "Rule '{name}' failed closed because llm.{var} evaluation errored: {e}"
+                    )
+                    .into(),
+                );
                 false
             }
         };

@@ -3,6 +3,7 @@
 use crate::bytecode::Program;
 use crate::ir::{Cond, Pattern, RuleIr, VarId};
 use crate::keywords::{KeywordEngine, PatternId, Tier};
+use crate::shared_str::SharedStr;
 use crate::truth::{Truth, VarState};
 
 /// A compiled rule set: built once by [`crate::Compiler`], then scanned with
@@ -46,8 +47,12 @@ pub(crate) struct CompiledRule {
     pub(crate) idle_semantics_matter: bool,
     /// The fail-closed warnings without a semantic evaluator and without an
     /// LLM judge (written once: without them, every scan reports them).
-    pub(crate) no_semantics_warning: String,
-    pub(crate) no_llm_warning: String,
+    pub(crate) no_semantics_warning: SharedStr,
+    pub(crate) no_llm_warning: SharedStr,
+    /// The rule name and its variable names (by [`VarId`]) as results hold
+    /// them: shared, so a result costs no copy of them.
+    pub(crate) name: SharedStr,
+    pub(crate) var_names: Vec<SharedStr>,
 }
 
 impl CompiledRule {
@@ -89,8 +94,10 @@ impl CompiledRule {
             semantic_signs,
             llm_signs,
             idle_semantics_matter,
-            no_semantics_warning: crate::semantic::no_evaluator_warning(&ir.name),
-            no_llm_warning: crate::llm::no_judge_warning(&ir.name),
+            no_semantics_warning: crate::semantic::no_evaluator_warning(&ir.name).into(),
+            no_llm_warning: crate::llm::no_judge_warning(&ir.name).into(),
+            name: ir.name.as_str().into(),
+            var_names: ir.vars.iter().map(|v| v.name.as_str().into()).collect(),
             ir,
         }
     }

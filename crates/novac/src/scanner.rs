@@ -28,6 +28,7 @@ use crate::llm::{Deferred, LlmFailure, LlmFailurePolicy, LlmStage};
 use crate::llm::{LlmJudge, LlmVerdict};
 use crate::rules::{CompiledRule, Rules};
 use crate::semantic::{Embedder, SemanticEvaluator, SemanticStage};
+use crate::shared_str::SharedStr;
 use crate::truth::{Truth, VarState};
 use serde::Serialize;
 
@@ -52,7 +53,7 @@ pub struct ScanOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct KeywordMatch {
     /// The variable, with its `$`.
-    pub var: String,
+    pub var: SharedStr,
     /// Byte offset of the first match in the scanned text.
     pub start: usize,
     /// Byte offset one past its end.
@@ -63,7 +64,7 @@ pub struct KeywordMatch {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SemanticScore {
     /// The variable, with its `$`.
-    pub var: String,
+    pub var: SharedStr,
     /// The cosine similarity.
     pub score: f32,
     /// `score >= threshold`.
@@ -74,7 +75,7 @@ pub struct SemanticScore {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LlmResult {
     /// The variable, with its `$`.
-    pub var: String,
+    pub var: SharedStr,
     /// The judge's answer.
     pub verdict: LlmVerdict,
 }
@@ -83,7 +84,7 @@ pub struct LlmResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VariableValue {
     /// The variable, with its `$`.
-    pub var: String,
+    pub var: SharedStr,
     /// `keywords`, `semantics` or `llm`.
     pub section: &'static str,
     /// The value, or `None` when it was not evaluated.
@@ -96,7 +97,7 @@ pub struct RuleResult {
     /// Index of the rule in [`Rules`].
     pub index: usize,
     /// The rule name.
-    pub rule: String,
+    pub rule: SharedStr,
     /// Whether the rule matched.
     pub matched: bool,
     /// Matching keyword variables (those the condition uses), with spans.
@@ -106,7 +107,7 @@ pub struct RuleResult {
     /// LLM variables that were evaluated.
     pub llm: Vec<LlmResult>,
     /// Why the rule failed closed, if it did (the reference's texts).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<SharedStr>,
     /// Every variable's value, with [`ScanOptions::debug`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<VariableValue>>,
@@ -127,7 +128,7 @@ impl ScanResult {
 
     /// Names of the rules that matched, in rule order.
     pub fn matched_names(&self) -> Vec<&str> {
-        self.matched().map(|r| r.rule.as_str()).collect()
+        self.matched().map(|r| &*r.rule).collect()
     }
 
     /// Whether any rule matched.
@@ -370,7 +371,7 @@ impl<'r> Scanner<'r> {
                 result.rules.push(rr);
             }
         }
-        result.rules.sort_by_key(|r| r.index);
+        result.rules.sort_unstable_by_key(|r| r.index);
     }
 
     /// Evaluates one rule; returns a result when it matched, failed closed, or in debug mode.
@@ -461,16 +462,19 @@ impl<'r> Scanner<'r> {
                 set_all(&mut self.state, &rule.semantic_vars, Truth::False);
             }
             // LLM stage: when the verdict still depends on LLM results, the
-            // rule waits for the scan's concurrent LLM calls (crate::llm).
-            if warnings.is_empty()
+            // rule waits for the scan's concurrent LLM calls (crate::llm);
+            // with no judge it fails closed here, without waiting.
+            let llm_matters = warnings.is_empty()
                 && stage_matters(
                     &rule.program,
                     &mut self.state,
                     &rule.llm_vars,
                     rule.llm_signs.as_deref(),
                     &mut self.stack,
-                )
-            {
+                );
+            if llm_matters && self.llm.judge.is_none() {
+                warnings.push(rule.no_llm_warning.clone());
+            } else if llm_matters {
                 self.llm.defer(Deferred {
                     index,
                     state: self.state.clone(),
@@ -515,9 +519,8 @@ impl<'r> Scanner<'r> {
         evaluated: &[bool],
         semantics: Vec<SemanticScore>,
         llm: Vec<LlmResult>,
-        warnings: Vec<String>,
+        warnings: Vec<SharedStr>,
     ) -> Option<RuleResult> {
-        let name = &rule.ir.name;
         if !matched && warnings.is_empty() && !self.options.debug {
             return None;
         }
@@ -530,7 +533,7 @@ impl<'r> Scanner<'r> {
                 .iter()
                 .filter_map(|&(v, p)| {
                     self.hits.span(p).map(|(start, end)| KeywordMatch {
-                        var: rule.ir.vars[v.index()].name.clone(),
+                        var: rule.var_names[v.index()].clone(),
                         start,
                         end,
                     })
@@ -543,7 +546,7 @@ impl<'r> Scanner<'r> {
                 .iter()
                 .enumerate()
                 .map(|(i, var)| VariableValue {
-                    var: var.name.clone(),
+                    var: rule.var_names[i].clone(),
                     section: var.section().name(),
                     value: evaluated[i].then(|| self.state.get(i) == Truth::True),
                 })
@@ -551,7 +554,7 @@ impl<'r> Scanner<'r> {
         });
         Some(RuleResult {
             index,
-            rule: name.clone(),
+            rule: rule.name.clone(),
             matched,
             keywords,
             semantics,

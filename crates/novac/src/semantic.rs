@@ -320,7 +320,7 @@ impl<'r> SemanticStage<'r> {
         state: &mut VarState,
         evaluated: &mut [bool],
         scores_out: &mut Vec<SemanticScore>,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<crate::SharedStr>,
     ) -> bool {
         let name = &rule.ir.name;
         let first_var = rule
@@ -336,13 +336,13 @@ impl<'r> SemanticStage<'r> {
             match evaluator.similarities(text, &phrases) {
                 Ok(s) if s.len() == phrases.len() => s,
                 Ok(_) => {
-                    warnings.push(format!("Rule '{name}' failed closed because the semantic evaluator returned the wrong number of scores"));
+                    warnings.push(format!("Rule '{name}' failed closed because the semantic evaluator returned the wrong number of scores").into());
                     return false;
                 }
                 Err(e) => {
                     warnings.push(format!(
                         "Rule '{name}' failed closed because semantics.{first_var} evaluation errored: {e}"
-                    ));
+                    ).into());
                     return false;
                 }
             }
@@ -365,7 +365,7 @@ impl<'r> SemanticStage<'r> {
                         if !self.deferred {
                             warnings.push(format!(
                                 "Rule '{name}' failed closed because semantics.{first_var} evaluation errored: {e}"
-                            ));
+                            ).into());
                         }
                         return false;
                     }
@@ -378,7 +378,7 @@ impl<'r> SemanticStage<'r> {
             state.set(v.index(), Truth::from_bool(matched));
             evaluated[v.index()] = true;
             scores_out.push(SemanticScore {
-                var: rule.ir.vars[v.index()].name.clone(),
+                var: rule.var_names[v.index()].clone(),
                 score,
                 matched,
             });

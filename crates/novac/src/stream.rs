@@ -806,7 +806,7 @@ impl<'r> StreamScanner<'r> {
                         .iter()
                         .filter_map(|(v, _)| {
                             self.found[base + v.index()].map(|(start, end)| KeywordMatch {
-                                var: rule.ir.vars[v.index()].name.clone(),
+                                var: rule.var_names[v.index()].clone(),
                                 start,
                                 end,
                             })
@@ -814,7 +814,7 @@ impl<'r> StreamScanner<'r> {
                         .collect();
                     out.rules.push(RuleResult {
                         index: r,
-                        rule: rule.ir.name.clone(),
+                        rule: rule.name.clone(),
                         matched: true,
                         keywords,
                         semantics: Vec::new(),

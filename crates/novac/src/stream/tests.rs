@@ -196,7 +196,7 @@ proptest! {
         let mut want: Vec<_> = expected
             .rules
             .iter()
-            .flat_map(|r| r.keywords.iter().map(move |k| (r.rule.clone(), k.var.clone(), k.start, k.end)))
+            .flat_map(|r| r.keywords.iter().map(move |k| (r.rule.to_string(), k.var.to_string(), k.start, k.end)))
             .collect();
         want.sort();
         let got: Vec<_> = keyword_events(&events)
