@@ -177,10 +177,22 @@ fn keyword() -> impl Strategy<Value = Keyword> {
         "ab", "a", "b+", "[ab]", "é", "ж+", "\\d", "\\w", "\\s", "(ab|ba)", "σ", "\\bab", "b\\b",
         "a{1,2}", ".{0,3}", "\\w{2}",
     ]);
-    let regex =
-        (prop::collection::vec(atom, 1..4), any::<bool>()).prop_map(|(parts, case_insensitive)| {
+    // A concatenation, or an alternation of them (whose branches get atom
+    // groups of their own), sometimes grouped.
+    let branch = prop::collection::vec(atom, 1..4).prop_map(|parts| parts.concat());
+    let regex = (
+        prop::collection::vec(branch, 1..4),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(branches, grouped, case_insensitive)| {
+            let body = if grouped {
+                format!("({})", branches.join(")|("))
+            } else {
+                branches.join("|")
+            };
             Keyword::Regex {
-                body: parts.concat(),
+                body,
                 case_insensitive,
             }
         });
@@ -237,6 +249,9 @@ proptest! {
             r"cd[0-9x]{1,3}",
             r"x{2,4}ab",
             r"(?:ab|cd)é",
+            r"ab.{0,3}cd|cd\s?x{2}",
+            r"(ab\s+é)|(cd.{0,2}ab|1x)",
+            r"(?i)(ab\s?cd)|x{2}1",
         ];
         let mut source = String::new();
         for (i, r) in REGEXES.iter().enumerate() {

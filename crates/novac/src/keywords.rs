@@ -27,7 +27,10 @@
 //!
 //! * **atom groups**: a regex can require several atom sets
 //!   ([`atoms::conjuncts`]: `\bword\b.{0,20}\bother\b` needs `word` *and*
-//!   `other`); it is triggered only once every set has occurred;
+//!   `other`); it is triggered only once every set has occurred. The
+//!   branches of an alternation can each have groups of their own
+//!   ([`atoms::branch_groups`]): `data\s(exfil|dump)|code\sexec` waits for
+//!   `data` and `exfil` or `dump`, or for `code` and `exec`;
 //! * **shared atoms**: each distinct string is one automaton pattern with a
 //!   list of what it triggers, walked at its first occurrence only (a common
 //!   word that is an atom of fifty regexes costs one bit test per repeat);
@@ -127,6 +130,11 @@ pub(crate) enum RegexPlan {
         literals: Vec<Vec<u8>>,
         also: Vec<Vec<Vec<u8>>>,
     },
+    /// An alternation whose branches each require all of their own atom
+    /// groups ([`atoms::branch_groups`]): per branch, its groups, lowered,
+    /// in the folded automaton. Triggered once every group of some branch
+    /// occurred; hits are verified.
+    Branches(Vec<Vec<Vec<Vec<u8>>>>),
     /// No atom: run on every prompt.
     Slow(String),
 }
@@ -143,11 +151,22 @@ pub(crate) fn plan_regex(
     case_insensitive: bool,
 ) -> RegexPlan {
     if case_insensitive {
+        // The atoms of the case-sensitive reading, lowered (see `folded_atoms`).
+        let sensitive = crate::keyword_regex::hir(rust, false).ok();
+        if let Some(branches) = sensitive.as_ref().and_then(lowered_branches) {
+            return RegexPlan::Branches(branches);
+        }
         if let Some((literals, also)) = folded_atoms(rust) {
             return RegexPlan::FoldedAtoms { literals, also };
         }
     }
-    match atoms::analyze(hir) {
+    let analysis = atoms::analyze(hir);
+    if !matches!(&analysis, AtomAnalysis::Atoms(set) if set.exact) && !case_insensitive {
+        if let Some(branches) = lowered_branches(hir) {
+            return RegexPlan::Branches(branches);
+        }
+    }
+    match analysis {
         AtomAnalysis::Atoms(set) => {
             let also = if set.exact {
                 Vec::new()
@@ -181,6 +200,24 @@ fn folded_atoms(rust: &str) -> Option<(Vec<Vec<u8>>, Vec<Vec<Vec<u8>>>)> {
     also.retain(|g| *g != primary);
     also.dedup();
     Some((primary, also))
+}
+
+/// The [`atoms::branch_groups`] of `hir`, every group lowered (none if a
+/// group cannot be: see [`lowered_set`]).
+fn lowered_branches(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<Vec<Vec<u8>>>>> {
+    atoms::branch_groups(hir)?
+        .iter()
+        .map(|groups| {
+            let mut lowered: Vec<Vec<Vec<u8>>> = Vec::with_capacity(groups.len());
+            for group in groups {
+                let group = lowered_set(group)?;
+                if !lowered.contains(&group) {
+                    lowered.push(group);
+                }
+            }
+            Some(lowered)
+        })
+        .collect()
 }
 
 /// `set` lowered with Python's `str.lower()`, sorted and deduplicated; none
@@ -267,12 +304,16 @@ impl PlanCache {
 }
 
 /// What one automaton pattern stands for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Trigger {
     pattern: PatternId,
     /// A hit is a match (else: run the verifier).
     is_match: bool,
-    /// Which of the regex's required atom sets this atom belongs to.
+    /// The set of atom groups this atom counts towards: the pattern's own
+    /// (`unit == pattern`), or one branch's of an alternation planned as
+    /// [`RegexPlan::Branches`] (a unit numbered after the patterns).
+    unit: u32,
+    /// Which of the unit's required atom groups this atom belongs to.
     group: u8,
 }
 
@@ -306,11 +347,7 @@ impl AtomTable {
     fn push(&mut self, atom: Vec<u8>, trigger: Trigger) {
         let id = self.intern(atom);
         let list = &mut self.triggers[id as usize];
-        if !list.iter().any(|t| {
-            t.pattern == trigger.pattern
-                && t.group == trigger.group
-                && t.is_match == trigger.is_match
-        }) {
+        if !list.contains(&trigger) {
             list.push(trigger);
         }
     }
@@ -365,8 +402,9 @@ pub(crate) struct KeywordEngine {
     /// automaton pattern. With this gate (`Some`), the exact pass runs only
     /// when one of these occurred in the folded pass ([`gate_exact_pass`]).
     exact_gates: Option<Vec<u64>>,
-    /// Per pattern: the bit mask of atom groups that must all occur before
-    /// the regex is triggered (`1` for one group).
+    /// Per trigger unit (see [`Trigger::unit`]; the first ones are the
+    /// patterns): the bit mask of atom groups that must all occur before
+    /// its regex is triggered (`1` for one group).
     groups_needed: Vec<u8>,
     /// Compiled regexes, by pattern (None for literals).
     verifiers: Vec<Option<crate::keyword_regex::LazyVerifier>>,
@@ -423,10 +461,10 @@ pub(crate) struct KeywordHits {
     pub(crate) spans: Vec<(u32, u32)>,
     /// The patterns that matched, in the order found.
     pub(crate) list: Vec<PatternId>,
-    /// Per pattern: the atom groups seen so far (multi-group regexes).
+    /// Per trigger unit: the atom groups seen so far (multi-group units).
     groups: Vec<u8>,
-    /// The patterns whose `groups` entry is not zero.
-    groups_touched: Vec<PatternId>,
+    /// The units whose `groups` entry is not zero.
+    groups_touched: Vec<u32>,
     /// Scratch space of the literal DFAs (bit per state entered).
     states_seen: Vec<u64>,
     /// Folded literals matched in this scan (their spans are remapped on non-ASCII prompts).
@@ -435,7 +473,9 @@ pub(crate) struct KeywordHits {
     /// its groups had ended (0 when unknown: triggered without atoms, or by
     /// the folded pass over a lowered non-ASCII prompt, whose offsets differ).
     /// Every match contains such an occurrence, so a regex with a bounded
-    /// longest match `n` is verified from `atoms_end - n` on.
+    /// longest match `n` is verified from `atoms_end - n` on. With branch
+    /// units, the first branch to complete sets it: any other branch
+    /// completes later, and its matches start later still.
     atoms_end: Vec<u32>,
     /// The atomless regexes the regex set reported.
     slow_may: Option<regex_automata::PatternSet>,
@@ -494,11 +534,12 @@ fn set_bit(bits: &mut [u64], i: usize) -> bool {
     !was
 }
 
-/// Adds the atoms of each required group of a regex to an automaton's
-/// patterns; returns the mask of all groups.
+/// Adds the atoms of each required group of a regex (or of one branch of
+/// it: `unit`) to an automaton's patterns; returns the mask of all groups.
 fn add_groups(
     groups: impl Iterator<Item = Vec<Vec<u8>>>,
     id: PatternId,
+    unit: u32,
     is_match: bool,
     table: &mut AtomTable,
 ) -> u8 {
@@ -510,6 +551,7 @@ fn add_groups(
             let trigger = Trigger {
                 pattern: id,
                 is_match,
+                unit,
                 group,
             };
             table.push(atom, trigger);
@@ -670,6 +712,7 @@ impl KeywordEngine {
                         Trigger {
                             pattern: id,
                             is_match: true,
+                            unit: id.0,
                             group: 0,
                         },
                     );
@@ -685,6 +728,7 @@ impl KeywordEngine {
                         Trigger {
                             pattern: id,
                             is_match: true,
+                            unit: id.0,
                             group: 0,
                         },
                     );
@@ -755,10 +799,16 @@ impl KeywordEngine {
                                 groups.iter().map(|g| lowered_set(g)).collect()
                             };
                             groups_needed[i] = match lowered {
-                                Some(lowered) => {
-                                    add_groups(lowered.into_iter(), id, false, &mut folded_lits)
+                                Some(lowered) => add_groups(
+                                    lowered.into_iter(),
+                                    id,
+                                    id.0,
+                                    false,
+                                    &mut folded_lits,
+                                ),
+                                None => {
+                                    add_groups(groups.into_iter(), id, id.0, exact, &mut exact_lits)
                                 }
-                                None => add_groups(groups.into_iter(), id, exact, &mut exact_lits),
                             };
                             tiers.push(if exact {
                                 Tier::ExactRegex
@@ -768,9 +818,34 @@ impl KeywordEngine {
                         }
                         RegexPlan::FoldedAtoms { literals, also } => {
                             let groups = std::iter::once(literals).chain(also);
-                            groups_needed[i] = add_groups(groups, id, false, &mut folded_lits);
+                            groups_needed[i] =
+                                add_groups(groups, id, id.0, false, &mut folded_lits);
                             folded_regexes.push(id);
                             tiers.push(Tier::FoldedAtomRegex);
+                        }
+                        RegexPlan::Branches(branches) => {
+                            for (b, groups) in branches.into_iter().enumerate() {
+                                // The first branch counts in the pattern's own unit.
+                                let unit = if b == 0 {
+                                    id.0
+                                } else {
+                                    groups_needed.push(1);
+                                    (groups_needed.len() - 1) as u32
+                                };
+                                groups_needed[unit as usize] = add_groups(
+                                    groups.into_iter(),
+                                    id,
+                                    unit,
+                                    false,
+                                    &mut folded_lits,
+                                );
+                            }
+                            if *case_insensitive {
+                                folded_regexes.push(id);
+                                tiers.push(Tier::FoldedAtomRegex);
+                            } else {
+                                tiers.push(Tier::AtomRegex);
+                            }
                         }
                         RegexPlan::Slow(reason) => {
                             slow.push(id);
@@ -846,9 +921,9 @@ impl KeywordEngine {
         hits.spans.resize(self.len(), (0, 0));
         hits.atoms_end.resize(self.len(), 0);
         hits.list.clear();
-        hits.groups.resize(self.len(), 0);
-        for p in hits.groups_touched.drain(..) {
-            hits.groups[p.0 as usize] = 0;
+        hits.groups.resize(self.groups_needed.len(), 0);
+        for unit in hits.groups_touched.drain(..) {
+            hits.groups[unit as usize] = 0;
         }
         hits.exact_wanted = false;
         hits.ascii = text.is_ascii();
@@ -1051,18 +1126,20 @@ impl KeywordEngine {
         }
     }
 
-    /// An atom of a regex occurred: triggers the regex once all of its
-    /// required atom groups have occurred.
+    /// An atom of a regex occurred: triggers the regex once all of the
+    /// required atom groups of the atom's unit (the regex, or the branch of
+    /// it that the atom belongs to) have occurred.
     fn atom_hit(&self, hits: &mut KeywordHits, trigger: Trigger, end: u32) {
         let p = trigger.pattern;
-        let needed = self.groups_needed[p.0 as usize];
+        let unit = trigger.unit as usize;
+        let needed = self.groups_needed[unit];
         if needed == 1 {
             trigger_regex_at(hits, p, end);
             return;
         }
-        let seen = &mut hits.groups[p.0 as usize];
+        let seen = &mut hits.groups[unit];
         if *seen == 0 {
-            hits.groups_touched.push(p);
+            hits.groups_touched.push(trigger.unit);
         }
         *seen |= 1 << trigger.group;
         if *seen == needed {

@@ -96,8 +96,10 @@ fn pattern() -> impl Strategy<Value = KeywordPattern> {
         "(?:ab)+",
         "\\d",
     ]);
-    let regex = (prop::collection::vec(part, 1..5), any::<bool>())
-        .prop_map(|(parts, ci)| regex(&parts.concat(), ci));
+    // A concatenation, or an alternation of them (branch atom groups).
+    let branch = prop::collection::vec(part, 1..5).prop_map(|parts| parts.concat());
+    let regex = (prop::collection::vec(branch, 1..4), any::<bool>())
+        .prop_map(|(branches, ci)| regex(&branches.join("|"), ci));
     let literal = (
         prop::sample::select(vec!["ab", "abc", "ba", "жж", "中", "cab"]),
         any::<bool>(),
@@ -128,6 +130,26 @@ fn regexes_need_every_atom_group_and_share_atoms() {
     assert!(!hits.is_pending(PatternId(0)), "one group is not enough");
     assert_eq!(values(&e, "ab  cc", &mut hits), [true, false, false]);
     assert_eq!(values(&e, "жab cab cab ab", &mut hits), [false, true, true]);
+}
+
+#[test]
+fn alternation_branches_need_their_own_atom_groups() {
+    let malware = "(data[\\s-]?(exfil|dumping))|(code[\\s-]?(injection|exec))|(spyware|rootkit)";
+    let patterns = [regex(malware, false), regex(malware, true)];
+    let e = engine(&patterns, Verifiers::Eager);
+    // Per pattern a unit for its first branch (`data…`), then one for each
+    // other branch: `code…`, `spyware`, `rootkit`.
+    assert_eq!(e.groups_needed, [0b11, 0b11, 0b11, 1, 1, 0b11, 1, 1]);
+    let mut hits = KeywordHits::default();
+    e.scan("the data on code quality, and an exit", &mut hits);
+    assert!(
+        hits.pending_list.is_empty(),
+        "no branch has all of its groups"
+    );
+    assert_eq!(values(&e, "a data-dumping tool", &mut hits), [true, true]);
+    assert_eq!(values(&e, "Code Injection", &mut hits), [false, true]);
+    assert_eq!(values(&e, "code: exec", &mut hits), [false, false]);
+    assert_eq!(values(&e, "a rootkit", &mut hits), [true, true]);
 }
 
 #[test]
