@@ -152,12 +152,13 @@ pub(crate) fn plan_regex(
 ) -> RegexPlan {
     if case_insensitive {
         // The atoms of the case-sensitive reading, lowered (see `folded_atoms`).
-        let sensitive = crate::keyword_regex::hir(rust, false).ok();
-        if let Some(branches) = sensitive.as_ref().and_then(lowered_branches) {
-            return RegexPlan::Branches(branches);
-        }
-        if let Some((literals, also)) = folded_atoms(rust) {
-            return RegexPlan::FoldedAtoms { literals, also };
+        if let Ok(sensitive) = crate::keyword_regex::hir(rust, false) {
+            if let Some(branches) = lowered_branches(&sensitive) {
+                return RegexPlan::Branches(branches);
+            }
+            if let Some((literals, also)) = folded_atoms(&sensitive) {
+                return RegexPlan::FoldedAtoms { literals, also };
+            }
         }
     }
     let analysis = atoms::analyze(hir);
@@ -183,17 +184,16 @@ pub(crate) fn plan_regex(
     }
 }
 
-/// The lowered atoms of the case-sensitive reading of `rust`, if every one
-/// is at least 2 bytes and free of fold-special characters; with the
-/// further required sets that pass the same test.
+/// The lowered atoms of `hir`, the case-sensitive reading of a regex, if
+/// every one is at least 2 bytes and free of fold-special characters; with
+/// the further required sets that pass the same test.
 #[allow(clippy::type_complexity)]
-fn folded_atoms(rust: &str) -> Option<(Vec<Vec<u8>>, Vec<Vec<Vec<u8>>>)> {
-    let hir = crate::keyword_regex::hir(rust, false).ok()?;
-    let AtomAnalysis::Atoms(set) = atoms::analyze(&hir) else {
+fn folded_atoms(hir: &regex_syntax::hir::Hir) -> Option<(Vec<Vec<u8>>, Vec<Vec<Vec<u8>>>)> {
+    let AtomAnalysis::Atoms(set) = atoms::analyze(hir) else {
         return None;
     };
     let primary = lowered_set(&set.literals)?;
-    let mut also: Vec<Vec<Vec<u8>>> = atoms::conjuncts(&hir, &set.literals)
+    let mut also: Vec<Vec<Vec<u8>>> = atoms::conjuncts(hir, &set.literals)
         .iter()
         .filter_map(|g| lowered_set(g))
         .collect();
