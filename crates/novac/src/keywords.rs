@@ -67,7 +67,7 @@ use crate::atoms::{self, AtomAnalysis};
 use crate::casefold;
 use crate::ir::KeywordPattern;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use literal_dfa::LiteralDfa;
+use literal_dfa::{DfaScratch, LiteralDfa};
 use std::collections::HashMap;
 
 pub(crate) mod class_run;
@@ -465,8 +465,8 @@ pub(crate) struct KeywordHits {
     groups: Vec<u8>,
     /// The units whose `groups` entry is not zero.
     groups_touched: Vec<u32>,
-    /// Scratch space of the literal DFAs (bit per state entered).
-    states_seen: Vec<u64>,
+    /// Scratch space of the literal automata.
+    automaton_scratch: literal_dfa::DfaScratch,
     /// Folded literals matched in this scan (their spans are remapped on non-ASCII prompts).
     found: Vec<PatternId>,
     /// Per triggered regex: the prompt offset by which an atom of each of
@@ -571,22 +571,21 @@ enum LiteralMatcher {
 
 impl LiteralMatcher {
     /// Calls `found(literal, start, end)` once for each literal that
-    /// occurs, at its first occurrence, in order of `end`. `seen` is
-    /// scratch space.
+    /// occurs, at its first occurrence, in order of `end`.
     #[inline]
     fn for_each_match(
         &self,
         haystack: &str,
-        seen: &mut Vec<u64>,
+        scratch: &mut DfaScratch,
         mut found: impl FnMut(usize, usize, usize),
     ) {
         match self {
             LiteralMatcher::Dfa(dfa) => {
-                dfa.clear_seen(seen);
-                dfa.for_each_first_match(haystack.as_bytes(), seen, found)
+                dfa.for_each_first_match(haystack.as_bytes(), scratch, found)
             }
             LiteralMatcher::Nfa(nfa) => {
-                // `seen`: a bit per pattern, to report first occurrences only.
+                // A bit per pattern, to report first occurrences only.
+                let seen = &mut scratch.seen;
                 seen.clear();
                 seen.resize(nfa.patterns_len().div_ceil(64), 0);
                 for m in nfa.find_overlapping_iter(haystack) {
@@ -945,8 +944,8 @@ impl KeywordEngine {
             };
             let mut found = std::mem::take(&mut hits.found);
             found.clear();
-            let mut states_seen = std::mem::take(&mut hits.states_seen);
-            ac.for_each_match(haystack, &mut states_seen, |atom, start, end| {
+            let mut scratch = std::mem::take(&mut hits.automaton_scratch);
+            ac.for_each_match(haystack, &mut scratch, |atom, start, end| {
                 if let Some(gates) = &self.exact_gates {
                     hits.exact_wanted |= get_bit(gates, atom);
                 }
@@ -963,7 +962,7 @@ impl KeywordEngine {
                     }
                 }
             });
-            hits.states_seen = states_seen;
+            hits.automaton_scratch = scratch;
             if fold_special {
                 for &p in &self.folded_regexes {
                     trigger_regex(hits, p);
@@ -977,8 +976,8 @@ impl KeywordEngine {
         }
         let exact_wanted = self.exact_gates.is_none() || hits.exact_wanted;
         if let Some(ac) = self.exact.as_ref().filter(|_| exact_wanted) {
-            let mut states_seen = std::mem::take(&mut hits.states_seen);
-            ac.for_each_match(text, &mut states_seen, |atom, start, end| {
+            let mut scratch = std::mem::take(&mut hits.automaton_scratch);
+            ac.for_each_match(text, &mut scratch, |atom, start, end| {
                 for &trigger in self.exact_triggers.of(atom) {
                     let p = trigger.pattern;
                     if get_bit(&hits.matched, p.0 as usize) {
@@ -991,7 +990,7 @@ impl KeywordEngine {
                     }
                 }
             });
-            hits.states_seen = states_seen;
+            hits.automaton_scratch = scratch;
         }
         self.trigger_slow(text, hits);
     }

@@ -32,6 +32,18 @@
 //!   every suffix's literals into each state bounds the tables by the total
 //!   literal length, whatever the literals are.
 //!
+//! # Two streams
+//!
+//! One DFA step is a table lookup whose address depends on the previous
+//! lookup, so a single scan waits for memory on every byte. A long prompt is
+//! read as two streams in the same loop, the first half and the second
+//! (which starts a literal's length early, so it is in the same states as a
+//! single scan from the split on): their lookups do not depend on each
+//! other, and the processor runs them side by side. The second stream's
+//! first entries into match states are kept and reported after the first
+//! stream's, so reports still come in order of end, each literal once.
+//! That reads the 1,000-rule benchmark 10% faster, 10 rules a third faster.
+//!
 //! The automaton is never larger than the limit it is built under: the
 //! build stops and reports [`TooLarge`] as soon as the rows would exceed it
 //! (the caller then falls back to a contiguous NFA; see `crate::limits`).
@@ -40,6 +52,34 @@
 const MATCH_FLAG: u32 = 1 << 31;
 /// A transition not filled in yet (only during the build).
 const NONE: u32 = u32::MAX;
+
+/// Haystacks at least this long (and four times the longest literal) are
+/// read as two streams in one loop: the two halves' state lookups do not
+/// wait for each other, so the processor overlaps them, where one stream
+/// waits for each lookup before the next.
+const TWO_STREAMS_MIN: usize = 128;
+
+/// Scratch space of [`LiteralDfa::for_each_first_match`], reused across scans.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DfaScratch {
+    /// Bit per state: reported.
+    pub(crate) seen: Vec<u64>,
+    /// Bit per state: entered by the second stream after the split.
+    second: Vec<u64>,
+    /// The second stream's first entries into match states: (state, end).
+    later: Vec<(u32, u32)>,
+}
+
+fn get(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
+}
+
+/// Sets bit `i`; whether it was clear.
+fn set(bits: &mut [u64], i: usize) -> bool {
+    let was = get(bits, i);
+    bits[i / 64] |= 1 << (i % 64);
+    !was
+}
 
 /// The DFA would need more memory than allowed (or more states than its
 /// 31-bit transitions can address).
@@ -60,6 +100,8 @@ pub(crate) struct LiteralDfa {
     out_link: Vec<u32>,
     /// Byte length of each literal (for match starts).
     lens: Vec<u32>,
+    /// The longest literal's length.
+    longest: u32,
 }
 
 impl LiteralDfa {
@@ -165,35 +207,120 @@ impl LiteralDfa {
             own_list,
             out_link,
             lens: literals.iter().map(|l| l.len() as u32).collect(),
+            longest: literals.iter().map(Vec::len).max().unwrap_or(0) as u32,
         })
     }
 
     /// Calls `found(literal, start, end)` once for each literal that occurs
     /// in `haystack`, at its first occurrence (byte offsets; in order of
-    /// `end`). `seen` is scratch space, one bit per state, reused across
-    /// scans ([`LiteralDfa::clear_seen`] resets it).
+    /// `end`). `scratch` is reused across scans (sized and cleared here).
     ///
     /// Only first occurrences: a state's literals are reported the first
     /// time the scan enters it, and never again — in a prompt where common
     /// words are atoms, the same match states are entered over and over,
     /// and each later visit then costs one bit test.
+    ///
+    /// A long haystack is read as two streams at once (see [`TWO_STREAMS_MIN`]).
     #[inline]
     pub(crate) fn for_each_first_match(
         &self,
         haystack: &[u8],
-        seen: &mut [u64],
+        scratch: &mut DfaScratch,
         mut found: impl FnMut(usize, usize, usize),
     ) {
+        let states = self.out_link.len().div_ceil(64);
+        scratch.seen.clear();
+        scratch.seen.resize(states, 0);
+        let n = haystack.len();
+        let longest = self.longest as usize;
+        if n < TWO_STREAMS_MIN || n < 4 * longest {
+            let seen = &mut scratch.seen;
+            self.one_stream(haystack, &mut |state, end| {
+                if !get(seen, state) {
+                    self.report(state, end, seen, &mut found);
+                }
+            });
+            return;
+        }
+        // The first stream reads [0, mid) and reports what it finds at
+        // once. The second starts from the root at `from`, early enough to
+        // see whole every literal that ends after `mid` (none is longer
+        // than `longest`): from there on its states are the ones a single
+        // stream would be in. It keeps the first entry into each match
+        // state after `mid`, and those are reported, in order, after the
+        // first stream, skipping states the first stream reported.
+        let mid = (n + longest - 1) / 2;
+        let from = mid + 1 - longest;
+        scratch.second.clear();
+        scratch.second.resize(states, 0);
+        scratch.later.clear();
+        let (seen, second, later) = (&mut scratch.seen, &mut scratch.second, &mut scratch.later);
         let trans = &self.trans[..];
         let classes = &self.classes;
         let step = |at: u32, byte: u8| {
             trans[(at & !MATCH_FLAG) as usize + classes[byte as usize] as usize]
         };
-        let mut at = 0u32;
+        let both = (mid.min(n - from)) / 4 * 4;
+        let (mut a, mut b) = (0u32, 0u32);
+        let first = haystack[..both].chunks_exact(4);
+        let other = haystack[from..from + both].chunks_exact(4);
+        for (i, (x, y)) in first.zip(other).enumerate() {
+            let (a1, b1) = (step(a, x[0]), step(b, y[0]));
+            let (a2, b2) = (step(a1, x[1]), step(b1, y[1]));
+            let (a3, b3) = (step(a2, x[2]), step(b2, y[2]));
+            let (a4, b4) = (step(a3, x[3]), step(b3, y[3]));
+            if (a1 | a2 | a3 | a4 | b1 | b2 | b3 | b4) & MATCH_FLAG != 0 {
+                let end = 4 * i;
+                for (k, s) in [a1, a2, a3, a4].into_iter().enumerate() {
+                    self.entered(s, end + k + 1, seen, &mut found);
+                }
+                for (k, s) in [b1, b2, b3, b4].into_iter().enumerate() {
+                    let end = from + end + k + 1;
+                    if end > mid && s & MATCH_FLAG != 0 {
+                        let state = self.row_to_state.state(s & !MATCH_FLAG);
+                        if set(second, state) {
+                            later.push((state as u32, end as u32));
+                        }
+                    }
+                }
+            }
+            (a, b) = (a4, b4);
+        }
+        // The rest of each stream, one byte at a time.
+        for (k, &byte) in haystack[both..mid].iter().enumerate() {
+            a = step(a, byte);
+            self.entered(a, both + k + 1, seen, &mut found);
+        }
+        for (k, &byte) in haystack[from + both..].iter().enumerate() {
+            b = step(b, byte);
+            let end = from + both + k + 1;
+            if end > mid && b & MATCH_FLAG != 0 {
+                let state = self.row_to_state.state(b & !MATCH_FLAG);
+                if set(second, state) {
+                    later.push((state as u32, end as u32));
+                }
+            }
+        }
+        for &(state, end) in later.iter() {
+            if !get(seen, state as usize) {
+                self.report(state as usize, end as usize, seen, &mut found);
+            }
+        }
+    }
+
+    /// Runs the DFA over `haystack` from the root and calls
+    /// `entered(state, end)` for each match state entered.
+    #[inline(always)]
+    fn one_stream(&self, haystack: &[u8], entered: &mut impl FnMut(usize, usize)) {
+        let trans = &self.trans[..];
+        let classes = &self.classes;
+        let step = |at: u32, byte: u8| {
+            trans[(at & !MATCH_FLAG) as usize + classes[byte as usize] as usize]
+        };
         // Four bytes a step, one test for a match state among them: most
         // steps enter none.
         let mut chunks = haystack.chunks_exact(4);
-        let mut end = 0;
+        let (mut at, mut end) = (0u32, 0usize);
         for chunk in &mut chunks {
             let s1 = step(at, chunk[0]);
             let s2 = step(s1, chunk[1]);
@@ -201,7 +328,9 @@ impl LiteralDfa {
             let s4 = step(s3, chunk[3]);
             if (s1 | s2 | s3 | s4) & MATCH_FLAG != 0 {
                 for (k, s) in [s1, s2, s3, s4].into_iter().enumerate() {
-                    self.entered(s, end + k + 1, seen, &mut found);
+                    if s & MATCH_FLAG != 0 {
+                        entered(self.row_to_state.state(s & !MATCH_FLAG), end + k + 1);
+                    }
                 }
             }
             at = s4;
@@ -210,7 +339,9 @@ impl LiteralDfa {
         for &byte in chunks.remainder() {
             at = step(at, byte);
             end += 1;
-            self.entered(at, end, seen, &mut found);
+            if at & MATCH_FLAG != 0 {
+                entered(self.row_to_state.state(at & !MATCH_FLAG), end);
+            }
         }
     }
 
@@ -226,16 +357,10 @@ impl LiteralDfa {
     ) {
         if at & MATCH_FLAG != 0 {
             let state = self.row_to_state.state(at & !MATCH_FLAG);
-            if seen[state / 64] & (1 << (state % 64)) == 0 {
+            if !get(seen, state) {
                 self.report(state, end, seen, found);
             }
         }
-    }
-
-    /// Sizes and zeroes `seen` for a scan with [`LiteralDfa::for_each_first_match`].
-    pub(crate) fn clear_seen(&self, seen: &mut Vec<u64>) {
-        seen.clear();
-        seen.resize(self.out_link.len().div_ceil(64), 0);
     }
 
     /// The literals ending at `state` (entered for the first time): its own,
@@ -402,12 +527,22 @@ mod tests {
         all
     }
 
+    /// The DFA's reports, checked to come in order of end, then sorted
+    /// like the naive matcher's (one end can end several literals).
     fn dfa_matches(literals: &[Vec<u8>], haystack: &[u8], ci: bool) -> Vec<(usize, usize, usize)> {
         let dfa = LiteralDfa::build(literals, ci, usize::MAX).unwrap();
-        let mut seen = vec![u64::MAX; 3];
-        dfa.clear_seen(&mut seen);
+        // Dirty scratch, as a reused one is.
+        let mut scratch = DfaScratch {
+            seen: vec![u64::MAX; 3],
+            second: vec![u64::MAX; 5],
+            later: vec![(1, 2)],
+        };
         let mut out = Vec::new();
-        dfa.for_each_first_match(haystack, &mut seen, |id, s, e| out.push((id, s, e)));
+        dfa.for_each_first_match(haystack, &mut scratch, |id, s, e| out.push((id, s, e)));
+        assert!(
+            out.windows(2).all(|w| w[0].2 <= w[1].2),
+            "not in order of end: {out:?}"
+        );
         out.sort_unstable_by_key(|&(id, s, e)| (e, id, s));
         out
     }
@@ -470,10 +605,22 @@ mod tests {
         #[test]
         fn equals_naive_matching(
             literals in proptest::collection::vec(proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'A'), Just(0xC3u8), any::<u8>()], 0..5), 0..12),
-            haystack in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'B'), Just(0xC3u8), any::<u8>()], 0..60),
+            haystack in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'B'), Just(0xC3u8), any::<u8>()], 0..300),
             ci in any::<bool>(),
         ) {
             prop_assert_eq!(dfa_matches(&literals, &haystack, ci), first(naive(&literals, &haystack, ci)));
+        }
+
+        /// Two streams (long haystacks) over two letters, where literals
+        /// straddle the split and recur in both halves.
+        #[test]
+        fn two_streams_equal_naive_matching(
+            literals in proptest::collection::vec("[ab]{1,9}", 1..12),
+            haystack in "[ab]{128,300}",
+        ) {
+            let literals: Vec<Vec<u8>> = literals.into_iter().map(String::into_bytes).collect();
+            let haystack = haystack.into_bytes();
+            prop_assert_eq!(dfa_matches(&literals, &haystack, false), first(naive(&literals, &haystack, false)));
         }
     }
 }
