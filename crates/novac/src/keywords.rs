@@ -1100,24 +1100,25 @@ impl KeywordEngine {
                     return;
                 }
             }
-            // Most verifications fail: an earliest-match test stops at the
-            // first match end; the leftmost span is computed only on success.
-            let input = regex_automata::Input::new(text)
-                .range(from..)
-                .earliest(true);
+            let window = regex_automata::Input::new(text).range(from..);
             if !hits.ascii {
                 // Unicode `\b` on non-ASCII text: a relaxed regex on the lazy
-                // DFA proves most non-matches first.
+                // DFA proves most non-matches first, and an earliest-match
+                // test stops at the first match end, before the slower
+                // search for the leftmost span.
+                let input = window.clone().earliest(true);
                 if let Some(relaxed) = verifier.relaxed() {
                     if !relaxed.is_match(input.clone()) {
                         return;
                     }
                 }
+                if !regex.is_match(input) {
+                    return;
+                }
             }
-            if !regex.is_match(input) {
-                return;
-            }
-            if let Some(m) = regex.find(regex_automata::Input::new(text).range(from..)) {
+            // On ASCII text a failed search costs what a failed earliest-match
+            // test does, and a successful one finds the span in one pass.
+            if let Some(m) = regex.find(window) {
                 // A Python `$` before a final newline is translated to `\n?\z`,
                 // so such a span includes that newline.
                 self.record(hits, p, m.start(), m.end());
