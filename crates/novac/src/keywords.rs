@@ -586,10 +586,9 @@ impl LiteralMatcher {
             LiteralMatcher::Nfa(nfa) => {
                 // A bit per pattern, to report first occurrences only.
                 let seen = &mut scratch.seen;
-                seen.clear();
-                seen.resize(nfa.patterns_len().div_ceil(64), 0);
+                seen.reset(nfa.patterns_len());
                 for m in nfa.find_overlapping_iter(haystack) {
-                    if set_bit(seen, m.pattern().as_usize()) {
+                    if seen.mark(m.pattern().as_usize()) {
                         found(m.pattern().as_usize(), m.start(), m.end());
                     }
                 }
