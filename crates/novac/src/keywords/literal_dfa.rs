@@ -282,11 +282,7 @@ impl LiteralDfa {
         scratch.second.reset(states);
         scratch.later.clear();
         let (seen, second, later) = (&mut scratch.seen, &mut scratch.second, &mut scratch.later);
-        let trans = &self.trans[..];
-        let classes = &self.classes;
-        let step = |at: u32, byte: u8| {
-            trans[(at & !MATCH_FLAG) as usize + classes[byte as usize] as usize]
-        };
+        let step = |at, byte| self.step(at, byte);
         let both = (mid.min(n - from)) / 4 * 4;
         let (mut a, mut b) = (0u32, 0u32);
         let first = haystack[..both].chunks_exact(4);
@@ -302,13 +298,7 @@ impl LiteralDfa {
                     self.entered(s, end + k + 1, seen, &mut found);
                 }
                 for (k, s) in [b1, b2, b3, b4].into_iter().enumerate() {
-                    let end = from + end + k + 1;
-                    if end > mid && s & MATCH_FLAG != 0 {
-                        let state = self.row_to_state.state(s & !MATCH_FLAG);
-                        if second.mark(state) {
-                            later.push((state as u32, end as u32));
-                        }
-                    }
+                    self.entered_later(s, from + end + k + 1, mid, second, later);
                 }
             }
             (a, b) = (a4, b4);
@@ -320,13 +310,7 @@ impl LiteralDfa {
         }
         for (k, &byte) in haystack[from + both..].iter().enumerate() {
             b = step(b, byte);
-            let end = from + both + k + 1;
-            if end > mid && b & MATCH_FLAG != 0 {
-                let state = self.row_to_state.state(b & !MATCH_FLAG);
-                if second.mark(state) {
-                    later.push((state as u32, end as u32));
-                }
-            }
+            self.entered_later(b, from + both + k + 1, mid, second, later);
         }
         for &(state, end) in later.iter() {
             if !seen.get(state as usize) {
@@ -335,15 +319,36 @@ impl LiteralDfa {
         }
     }
 
+    /// The row after `byte` from row `at`.
+    #[inline(always)]
+    fn step(&self, at: u32, byte: u8) -> u32 {
+        self.trans[(at & !MATCH_FLAG) as usize + self.classes[byte as usize] as usize]
+    }
+
+    /// The second stream is in row `at` after the byte ending at `end`:
+    /// keeps a match state's first entry after `mid`.
+    #[inline(always)]
+    fn entered_later(
+        &self,
+        at: u32,
+        end: usize,
+        mid: usize,
+        second: &mut Marks,
+        later: &mut Vec<(u32, u32)>,
+    ) {
+        if end > mid && at & MATCH_FLAG != 0 {
+            let state = self.row_to_state.state(at & !MATCH_FLAG);
+            if second.mark(state) {
+                later.push((state as u32, end as u32));
+            }
+        }
+    }
+
     /// Runs the DFA over `haystack` from the root and calls
     /// `entered(state, end)` for each match state entered.
     #[inline(always)]
     fn one_stream(&self, haystack: &[u8], entered: &mut impl FnMut(usize, usize)) {
-        let trans = &self.trans[..];
-        let classes = &self.classes;
-        let step = |at: u32, byte: u8| {
-            trans[(at & !MATCH_FLAG) as usize + classes[byte as usize] as usize]
-        };
+        let step = |at, byte| self.step(at, byte);
         // Four bytes a step, one test for a match state among them: most
         // steps enter none.
         let mut chunks = haystack.chunks_exact(4);
