@@ -360,21 +360,17 @@ impl LlmStage<'_> {
         };
         let matched = match options.on_error {
             LlmFailurePolicy::Matched => {
-                warnings.push(
-                    format!(
+                let text = format!(
                     "Rule '{name}' reported as matched because llm.{var} evaluation errored: {e}"
-                )
-                    .into(),
                 );
+                warnings.push(text.into());
                 true
             }
             LlmFailurePolicy::NotMatched | LlmFailurePolicy::Error => {
-                warnings.push(
-                    format!(
-                        "Rule '{name}' failed closed because llm.{var} evaluation errored: {e}"
-                    )
-                    .into(),
+                let text = format!(
+                    "Rule '{name}' failed closed because llm.{var} evaluation errored: {e}"
                 );
+                warnings.push(text.into());
                 false
             }
         };

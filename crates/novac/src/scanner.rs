@@ -128,7 +128,7 @@ impl ScanResult {
 
     /// Names of the rules that matched, in rule order.
     pub fn matched_names(&self) -> Vec<&str> {
-        self.matched().map(|r| &*r.rule).collect()
+        self.matched().map(|r| r.rule.as_str()).collect()
     }
 
     /// Whether any rule matched.

@@ -327,6 +327,12 @@ impl<'r> SemanticStage<'r> {
             .semantic_vars
             .first()
             .map_or("", |v| rule.ir.vars[v.index()].name.as_str());
+        let errored = |e: &dyn std::fmt::Display| -> crate::SharedStr {
+            format!(
+                "Rule '{name}' failed closed because semantics.{first_var} evaluation errored: {e}"
+            )
+            .into()
+        };
         let scores = if let Some(evaluator) = self.evaluator {
             let phrases: Vec<&str> = rule
                 .semantic_vars
@@ -336,13 +342,12 @@ impl<'r> SemanticStage<'r> {
             match evaluator.similarities(text, &phrases) {
                 Ok(s) if s.len() == phrases.len() => s,
                 Ok(_) => {
-                    warnings.push(format!("Rule '{name}' failed closed because the semantic evaluator returned the wrong number of scores").into());
+                    let text = format!("Rule '{name}' failed closed because the semantic evaluator returned the wrong number of scores");
+                    warnings.push(text.into());
                     return false;
                 }
                 Err(e) => {
-                    warnings.push(format!(
-                        "Rule '{name}' failed closed because semantics.{first_var} evaluation errored: {e}"
-                    ).into());
+                    warnings.push(errored(&e));
                     return false;
                 }
             }
@@ -363,9 +368,7 @@ impl<'r> SemanticStage<'r> {
                     Ok(s) => s,
                     Err(e) => {
                         if !self.deferred {
-                            warnings.push(format!(
-                                "Rule '{name}' failed closed because semantics.{first_var} evaluation errored: {e}"
-                            ).into());
+                            warnings.push(errored(&e));
                         }
                         return false;
                     }
