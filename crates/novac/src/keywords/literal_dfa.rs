@@ -263,13 +263,7 @@ impl LiteralDfa {
         let n = haystack.len();
         let longest = self.longest as usize;
         if n < TWO_STREAMS_MIN || n < 4 * longest {
-            let seen = &mut scratch.seen;
-            self.one_stream(haystack, &mut |state, end| {
-                if !seen.get(state) {
-                    self.report(state, end, seen, &mut found);
-                }
-            });
-            return;
+            return self.one_stream(haystack, &mut scratch.seen, &mut found);
         }
         // The first stream reads [0, mid) and reports what it finds at
         // once. The second starts from the root at `from`, early enough to
@@ -345,10 +339,14 @@ impl LiteralDfa {
         }
     }
 
-    /// Runs the DFA over `haystack` from the root and calls
-    /// `entered(state, end)` for each match state entered.
+    /// Runs the DFA over `haystack` from the root, reporting as it goes.
     #[inline(always)]
-    fn one_stream(&self, haystack: &[u8], entered: &mut impl FnMut(usize, usize)) {
+    fn one_stream(
+        &self,
+        haystack: &[u8],
+        seen: &mut Marks,
+        found: &mut impl FnMut(usize, usize, usize),
+    ) {
         let step = |at, byte| self.step(at, byte);
         // Four bytes a step, one test for a match state among them: most
         // steps enter none.
@@ -361,9 +359,7 @@ impl LiteralDfa {
             let s4 = step(s3, chunk[3]);
             if (s1 | s2 | s3 | s4) & MATCH_FLAG != 0 {
                 for (k, s) in [s1, s2, s3, s4].into_iter().enumerate() {
-                    if s & MATCH_FLAG != 0 {
-                        entered(self.row_to_state.state(s & !MATCH_FLAG), end + k + 1);
-                    }
+                    self.entered(s, end + k + 1, seen, found);
                 }
             }
             at = s4;
@@ -372,9 +368,7 @@ impl LiteralDfa {
         for &byte in chunks.remainder() {
             at = step(at, byte);
             end += 1;
-            if at & MATCH_FLAG != 0 {
-                entered(self.row_to_state.state(at & !MATCH_FLAG), end);
-            }
+            self.entered(at, end, seen, found);
         }
     }
 
