@@ -209,7 +209,8 @@ impl<'r> LlmStage<'r> {
         self.failure = None;
     }
 
-    /// Keeps a rule for [`LlmStage::run`].
+    /// Keeps a rule for [`LlmStage::run`]. Only with a judge: without one,
+    /// the scanner fails the rule closed instead of deferring it.
     pub fn defer(&mut self, deferred: Deferred) {
         self.deferred.push(deferred);
     }
@@ -315,19 +316,10 @@ impl LlmStage<'_> {
         evaluated: &mut [bool],
         stack: &mut Vec<Truth>,
     ) -> RuleOutcome {
-        let have_judge = self.judge.is_some();
         let failure = &mut self.failure;
         let name = &rule.ir.name;
         let mut llm = Vec::new();
         let mut warnings = Vec::new();
-        if !have_judge {
-            warnings.push(rule.no_llm_warning.clone());
-            return RuleOutcome {
-                matched: false,
-                llm,
-                warnings,
-            };
-        }
         let mut error = None;
         for &v in &rule.llm_vars {
             let var = &rule.ir.vars[v.index()].name;
