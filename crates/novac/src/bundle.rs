@@ -70,7 +70,7 @@
 //! [`FORMAT_VERSION`].
 
 use crate::compiler::CompileError;
-use crate::ir::{Cond, KeywordPattern, Pattern, RuleIr, VarId, Variable};
+use crate::ir::{Cond, Pattern, RuleIr, VarId, Variable};
 use crate::keywords::{PlanCache, RegexPlan};
 use crate::limits::CompileLimits;
 use crate::rules::Rules;
@@ -228,7 +228,15 @@ impl Rules {
         let rules = self.rules.iter().map(|r| bundle_rule(&r.ir)).collect();
         let payload = Payload {
             rules,
-            plans: plans_of(self.rules.iter().map(|r| &r.ir)),
+            plans: self
+                .engine
+                .regex_plans()
+                .map(|(rust, case_insensitive, plan)| BundledPlan {
+                    rust: rust.to_string(),
+                    case_insensitive,
+                    plan: plan.clone(),
+                })
+                .collect(),
             semantic: BundledSemantic {
                 phrases: self.semantic.phrases.clone(),
                 embeddings: self.semantic.embeddings.clone(),
@@ -279,13 +287,13 @@ impl Rules {
             }
             irs.push(unbundle_rule(rule)?);
         }
-        // The regexes compiled when the bundle was written: their verifiers
-        // compile on first use, and nothing is parsed now.
+        // The regexes' plans are taken as stored; their verifiers compile
+        // now, so the first scan pays no warm-up.
         let mut rules = crate::compiler::build_rules_with(
             irs,
             &mut plans,
             limits,
-            crate::keywords::Verifiers::Lazy,
+            crate::keywords::Verifiers::Eager,
         )
         .map_err(BundleError::Build)?;
         restore_semantic(&mut rules, payload.semantic)?;
@@ -514,34 +522,6 @@ fn flatten(cond: &Cond, out: &mut Vec<CondOp>) {
         }),
         Cond::All(vars) => out.push(CondOp::All(ids(vars))),
     }
-}
-
-/// The plan of every distinct regex the rules evaluate.
-fn plans_of<'a>(irs: impl Iterator<Item = &'a RuleIr>) -> Vec<BundledPlan> {
-    let mut seen = HashSet::new();
-    let mut plans = Vec::new();
-    for var in irs.flat_map(|ir| &ir.vars) {
-        let Pattern::Keyword(KeywordPattern::Regex {
-            rust,
-            case_insensitive,
-            ..
-        }) = &var.pattern
-        else {
-            continue;
-        };
-        if !var.evaluated || !seen.insert((rust.as_str(), *case_insensitive)) {
-            continue;
-        }
-        // Rules only hold regexes that parsed; a failure here just means no plan is stored.
-        if let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) {
-            plans.push(BundledPlan {
-                rust: rust.clone(),
-                case_insensitive: *case_insensitive,
-                plan: crate::keywords::plan_regex(&hir, rust, *case_insensitive),
-            });
-        }
-    }
-    plans
 }
 
 fn malformed(rule: &str, what: impl std::fmt::Display) -> BundleError {

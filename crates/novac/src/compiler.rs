@@ -314,11 +314,11 @@ pub(crate) fn build_rules(
     plans: &mut crate::keywords::PlanCache,
     limits: &CompileLimits,
 ) -> Result<Rules, CompileError> {
-    build_rules_with(irs, plans, limits, crate::keywords::Verifiers::Checked)
+    build_rules_with(irs, plans, limits, crate::keywords::Verifiers::Eager)
 }
 
-/// [`build_rules`] with a choice of when regex verifiers compile (loading a
-/// bundle uses [`crate::keywords::Verifiers::Lazy`]).
+/// [`build_rules`] with a choice of when regex verifiers compile (both
+/// `Compiler::build` and bundle loading compile them all now).
 pub(crate) fn build_rules_with(
     irs: Vec<RuleIr>,
     plans: &mut crate::keywords::PlanCache,
@@ -351,11 +351,8 @@ pub(crate) fn build_rules_with(
         table.len(),
         limits.max_patterns,
     )?;
-    let engine = match verifiers {
-        crate::keywords::Verifiers::Checked => KeywordEngine::build(table, plans, limits),
-        mode => KeywordEngine::build_with(table, plans, limits, mode),
-    }
-    .map_err(CompileError::Engine)?;
+    let engine = KeywordEngine::build_with(table, plans, limits, verifiers)
+        .map_err(CompileError::Engine)?;
     crate::limits::check(
         "CompileLimits::max_automaton_bytes",
         || "the keyword automata's memory in bytes".to_string(),
@@ -391,7 +388,7 @@ fn slow_pattern_lints(
         let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else {
             continue;
         };
-        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(&hir, rust, *case_insensitive)
+        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(hir, rust, *case_insensitive)
         {
             diags.push(
                 Diagnostic::new(

@@ -42,9 +42,9 @@
 //!   occurred by offset `e` cannot match before `e - n`, and is run from
 //!   there ([`KeywordHits`]' `atoms_end`).
 //!
-//! Verifiers compile on first use; `Compiler::build` checks every regex
-//! against the size limits first ([`Verifiers::Checked`]), an engine rebuilt
-//! from a stored pattern table does not ([`Verifiers::Lazy`]).
+//! Every verifier, relaxed verifier and the atomless regexes' prefilters are
+//! compiled when the engine is built, from rules or from a bundle
+//! ([`Verifiers::Eager`], on a few threads), so no scan pays a warm-up.
 //!
 //! Both automata are dense Aho–Corasick DFAs built by [`literal_dfa`] (a
 //! one-pass construction, several times faster to build than the
@@ -263,42 +263,58 @@ fn gate_exact_pass(exact_atoms: &[Vec<u8>], folded: &mut AtomTable) -> Option<Ve
 }
 
 /// Plans computed once per distinct regex (the checker's W104 lint and the
-/// engine build both need them).
+/// engine build both need them), with the parsed regex when it was parsed
+/// here, so that compiling the verifier does not parse it again (parsing a
+/// case-insensitive regex with Unicode classes case-folds them, which was a
+/// third of the build).
 #[derive(Debug, Default)]
 pub(crate) struct PlanCache {
     /// By regex: the plan when matched case-sensitively, and case-insensitively.
-    plans: FastMap<String, [Option<RegexPlan>; 2]>,
+    plans: FastMap<String, [Option<Planned>; 2]>,
+}
+
+/// A regex's plan, and its parsed form if it is at hand.
+#[derive(Debug)]
+struct Planned {
+    plan: RegexPlan,
+    hir: Option<regex_syntax::hir::Hir>,
 }
 
 impl PlanCache {
     /// Records a plan computed earlier (compiled bundles store them; see `crate::bundle`).
     pub(crate) fn insert(&mut self, rust: String, case_insensitive: bool, plan: RegexPlan) {
-        self.plans.entry(rust).or_default()[usize::from(case_insensitive)] = Some(plan);
+        self.plans.entry(rust).or_default()[usize::from(case_insensitive)] =
+            Some(Planned { plan, hir: None });
     }
 
-    /// Removes and returns the plan of a regex, if present (building an
-    /// engine from stored plans uses each once; no copy).
-    fn take(&mut self, rust: &str, case_insensitive: bool) -> Option<RegexPlan> {
-        self.plans.get_mut(rust)?[usize::from(case_insensitive)].take()
+    /// Removes and returns the plan of a regex and its parsed form, if
+    /// present (building an engine uses each once; no copy).
+    fn take(
+        &mut self,
+        rust: &str,
+        case_insensitive: bool,
+    ) -> Option<(RegexPlan, Option<regex_syntax::hir::Hir>)> {
+        let planned = self.plans.get_mut(rust)?[usize::from(case_insensitive)].take()?;
+        Some((planned.plan, planned.hir))
     }
 
-    /// The plan of a regex if it was computed (or inserted) before.
-    fn cached(&self, rust: &str, case_insensitive: bool) -> Option<RegexPlan> {
-        self.plans.get(rust)?[usize::from(case_insensitive)].clone()
-    }
-
-    /// The plan of a regex, computed on first use.
+    /// The plan of a regex, computed on first use; keeps `hir` (the regex
+    /// parsed by [`crate::keyword_regex::hir`]) for the engine build.
     pub(crate) fn plan(
         &mut self,
-        hir: &regex_syntax::hir::Hir,
+        hir: regex_syntax::hir::Hir,
         rust: &str,
         case_insensitive: bool,
     ) -> RegexPlan {
-        if let Some(plan) = self.cached(rust, case_insensitive) {
-            return plan;
+        let slot = &mut self.plans.entry(rust.to_string()).or_default()[usize::from(case_insensitive)];
+        if let Some(planned) = slot {
+            return planned.plan.clone();
         }
-        let plan = plan_regex(hir, rust, case_insensitive);
-        self.insert(rust.to_string(), case_insensitive, plan.clone());
+        let plan = plan_regex(&hir, rust, case_insensitive);
+        *slot = Some(Planned {
+            plan: plan.clone(),
+            hir: Some(hir),
+        });
         plan
     }
 }
@@ -410,15 +426,17 @@ pub(crate) struct KeywordEngine {
     verifiers: Vec<Option<crate::keyword_regex::LazyVerifier>>,
     slow: Vec<PatternId>,
     /// The atomless regexes' required characters ([`required_chars`]),
-    /// tested in one pass before anything else (built on first use).
+    /// tested in one pass before anything else (built with the engine).
     slow_chars: std::sync::OnceLock<required_chars::CharPrefilter>,
     /// With [`SLOW_SET_MIN`] or more atomless regexes left by that test:
     /// one regex set over their relaxed forms, run once per scan; only the
-    /// regexes it reports are triggered (built on first use; None if it
+    /// regexes it reports are triggered (built with the engine; None if it
     /// does not build).
     slow_set: std::sync::OnceLock<Option<crate::keyword_regex::Verifier>>,
     max_regex_bytes: usize,
     empty: Vec<PatternId>,
+    /// The plan of each regex, in pattern order (what a bundle stores).
+    plans: Vec<RegexPlan>,
 }
 
 /// Interns keyword patterns while rules are added.
@@ -613,10 +631,9 @@ fn automaton(
         return Ok(None);
     }
     let total: usize = patterns.iter().map(Vec::len).sum();
-    // A DFA is fastest; beyond this size its memory grows out of proportion
-    // and the contiguous NFA is nearly as fast. A DFA over its memory budget
-    // falls back to the contiguous NFA, then to the noncontiguous one (see
-    // `crate::limits`).
+    // A DFA is fastest (one table lookup per byte). Only one over its memory
+    // budget falls back to the contiguous NFA, then to the noncontiguous one
+    // (see `crate::limits`); `dfa_max_pattern_bytes` is unlimited by default.
     if total <= limits.dfa_max_pattern_bytes {
         if let Ok(dfa) = LiteralDfa::build(patterns, ascii_ci, limits.max_dfa_bytes) {
             return Ok(Some(LiteralMatcher::Dfa(Box::new(dfa))));
@@ -637,45 +654,31 @@ fn automaton(
 
 /// When the regex verifiers of an engine are compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))] // `Eager`: tests; `Lazy`: loading compiled bundles
 pub(crate) enum Verifiers {
-    /// All at build time: a regex that does not compile (over
-    /// `max_regex_bytes`) is a build error.
+    /// All at build time ([`KeywordEngine::compile_verifiers`]), in
+    /// parallel: a regex that does not compile (over `max_regex_bytes`) is a
+    /// build error, and no scan pays for compiling — the first scan after a
+    /// build or a bundle load is as fast as the thousandth. What
+    /// `Compiler::build` and bundle loading do. Regex plans found in the
+    /// [`PlanCache`] (a loaded bundle's) are reused, not recomputed.
     Eager,
-    /// What `Compiler::build` does: every regex is checked at build time
-    /// against the size limit (its NFA compiled forwards and backwards, as
-    /// the verifier does, then dropped), so an oversized regex is still a
-    /// build error; the verifier itself compiles the first time a prompt
-    /// triggers it. Most regexes of a large rule set are never triggered by
-    /// most traffic: at 1,000 generated rules this cut build time from
-    /// 0.36 s to about 0.1 s and peak memory from ~117 to ~87 MB. The first
-    /// prompts that trigger a regex pay its compile time (warm up a
-    /// latency-sensitive service with a few typical prompts).
-    Checked,
     /// Each on first use, and a regex whose plan is in the [`PlanCache`] is
-    /// not even parsed at build time: for rebuilding an engine from a
-    /// pattern table whose regexes compiled before (a loaded bundle), where
-    /// load time matters. A regex that then fails to compile (only possible
-    /// under a lower `max_regex_bytes` than it was built with) never
-    /// matches; [`KeywordEngine::compile_verifiers`] checks them all eagerly.
+    /// not even parsed at build time (tests only: it moves the compile
+    /// cost onto the first prompts that need each regex). A regex that then
+    /// fails to compile never matches.
+    #[cfg_attr(not(test), allow(dead_code))]
     Lazy,
 }
 
-impl KeywordEngine {
-    /// Builds the engine over every interned pattern, checking every
-    /// regex against the size limits now (see [`Verifiers::Checked`]).
-    pub(crate) fn build(
-        table: PatternTable,
-        plans: &mut PlanCache,
-        limits: &crate::limits::CompileLimits,
-    ) -> Result<KeywordEngine, String> {
-        KeywordEngine::build_with(table, plans, limits, Verifiers::Checked)
-    }
+/// Most threads [`KeywordEngine::compile_verifiers`] uses.
+const COMPILE_THREADS: usize = 4;
+/// Regexes a compile thread takes at a time.
+const COMPILE_CHUNK: usize = 16;
 
+impl KeywordEngine {
     /// Builds the engine from a pattern table and the plans of its regexes
-    /// (for a compiled bundle: `plans` holds the stored plans, so neither
-    /// atom analysis nor regex parsing runs at load), compiling verifiers as
-    /// `verifiers` says. Only the two automata are built eagerly.
+    /// (for a compiled bundle: `plans` holds the stored plans, so no atom
+    /// analysis runs at load), compiling verifiers as `mode` says.
     pub(crate) fn build_with(
         table: PatternTable,
         plans: &mut PlanCache,
@@ -691,6 +694,7 @@ impl KeywordEngine {
         let mut empty = Vec::new();
         let mut folded_regexes = Vec::new();
         let mut groups_needed = vec![1u8; patterns.len()];
+        let mut stored_plans = Vec::new();
         for (i, pattern) in patterns.iter().enumerate() {
             let id = PatternId(i as u32);
             match pattern {
@@ -739,47 +743,17 @@ impl KeywordEngine {
                     ..
                 } => {
                     let max = limits.max_regex_bytes;
-                    let cached = match mode {
-                        Verifiers::Lazy => plans.take(rust, *case_insensitive),
-                        Verifiers::Eager | Verifiers::Checked => None,
-                    };
-                    let (plan, verifier) = match cached {
-                        Some(plan) => (
-                            plan,
-                            crate::keyword_regex::LazyVerifier::new(rust, *case_insensitive, max),
-                        ),
+                    let (plan, hir) = match plans.take(rust, *case_insensitive) {
+                        Some(planned) => planned,
                         None => {
                             let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
-                            let plan = plans.plan(&hir, rust, *case_insensitive);
-                            let verifier = match mode {
-                                Verifiers::Lazy => crate::keyword_regex::LazyVerifier::new(
-                                    rust,
-                                    *case_insensitive,
-                                    max,
-                                ),
-                                Verifiers::Checked => {
-                                    crate::keyword_regex::check_size(&hir, max)
-                                        .map_err(|e| format!("keyword regex `{rust}`: {e}"))?;
-                                    crate::keyword_regex::LazyVerifier::new(
-                                        rust,
-                                        *case_insensitive,
-                                        max,
-                                    )
-                                }
-                                Verifiers::Eager => {
-                                    let regex = crate::keyword_regex::build_limited(&hir, max)
-                                        .map_err(|e| format!("keyword regex `{rust}`: {e}"))?;
-                                    crate::keyword_regex::LazyVerifier::compiled(
-                                        rust,
-                                        *case_insensitive,
-                                        max,
-                                        regex,
-                                    )
-                                }
-                            };
-                            (plan, verifier)
+                            (plan_regex(&hir, rust, *case_insensitive), Some(hir))
                         }
                     };
+                    stored_plans.push(plan.clone());
+                    let verifier =
+                        crate::keyword_regex::LazyVerifier::new(rust, *case_insensitive, max);
+                    verifier.keep_parsed(hir);
                     match plan {
                         RegexPlan::Atoms {
                             literals,
@@ -857,7 +831,7 @@ impl KeywordEngine {
         let (exact_atoms, exact_triggers) = exact_lits.finish();
         let exact_gates = gate_exact_pass(&exact_atoms, &mut folded_lits);
         let (folded_atoms, folded_triggers) = folded_lits.finish();
-        Ok(KeywordEngine {
+        let engine = KeywordEngine {
             folded: automaton(&folded_atoms, true, limits)?,
             exact: automaton(&exact_atoms, false, limits)?,
             patterns,
@@ -873,21 +847,94 @@ impl KeywordEngine {
             slow_set: std::sync::OnceLock::new(),
             max_regex_bytes: limits.max_regex_bytes,
             empty,
-        })
+            plans: stored_plans,
+        };
+        if mode == Verifiers::Eager {
+            engine.compile_verifiers()?;
+        }
+        Ok(engine)
     }
 
-    /// Compiles every verifier not compiled yet; the first error, naming
-    /// its regex. (An engine built with [`Verifiers::Lazy`] otherwise
-    /// compiles each one when a prompt first needs it.)
-    #[allow(dead_code)]
+    /// Compiles everything a scan would otherwise build on first use: every
+    /// regex verifier with its relaxed form and match shape, the character
+    /// prefilter and the regex set of the atomless regexes. Returns the
+    /// first error, naming its regex.
+    ///
+    /// Regexes compile on up to [`COMPILE_THREADS`] threads (they are
+    /// independent; at 5,000 generated rules this is most of the build).
     pub(crate) fn compile_verifiers(&self) -> Result<(), String> {
-        for (p, v) in self.patterns.iter().zip(&self.verifiers) {
-            if let (KeywordPattern::Regex { rust, .. }, Some(v)) = (p, v) {
-                v.regex()
-                    .map_err(|e| format!("keyword regex `{rust}`: {e}"))?;
-            }
+        let regexes: Vec<(&str, &crate::keyword_regex::LazyVerifier)> = self
+            .patterns
+            .iter()
+            .zip(&self.verifiers)
+            .filter_map(|(p, v)| match (p, v) {
+                (KeywordPattern::Regex { rust, .. }, Some(v)) => Some((rust.as_str(), v)),
+                _ => None,
+            })
+            .collect();
+        let compile_one = |(rust, v): &(&str, &crate::keyword_regex::LazyVerifier)| {
+            v.compile_all()
+                .map_err(|e| format!("keyword regex `{rust}`: {e}"))
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(COMPILE_THREADS)
+            .min(regexes.len() / COMPILE_CHUNK + 1);
+        let first_error = if threads <= 1 {
+            regexes.iter().try_for_each(compile_one).err()
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let worker = || -> Result<(), String> {
+                loop {
+                    let from = next.fetch_add(COMPILE_CHUNK, std::sync::atomic::Ordering::Relaxed);
+                    let Some(chunk) = regexes.get(from..(from + COMPILE_CHUNK).min(regexes.len()))
+                    else {
+                        return Ok(());
+                    };
+                    if chunk.is_empty() {
+                        return Ok(());
+                    }
+                    chunk.iter().try_for_each(compile_one)?;
+                }
+            };
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..threads).map(|_| scope.spawn(worker)).collect();
+                let mut first = worker().err();
+                for h in handles {
+                    // A worker cannot panic (compile errors are values); if
+                    // one did, its regexes would compile on first use.
+                    if let Ok(Err(e)) = h.join() {
+                        first.get_or_insert(e);
+                    }
+                }
+                first
+            })
+        };
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if !self.slow.is_empty() {
+            self.slow_chars();
+            self.slow_set();
         }
         Ok(())
+    }
+
+    /// Every regex pattern with its plan (what a bundle stores, so that
+    /// loading it needs no atom analysis).
+    pub(crate) fn regex_plans(&self) -> impl Iterator<Item = (&str, bool, &RegexPlan)> {
+        self.patterns
+            .iter()
+            .filter_map(|p| match p {
+                KeywordPattern::Regex {
+                    rust,
+                    case_insensitive,
+                    ..
+                } => Some((rust.as_str(), *case_insensitive)),
+                KeywordPattern::Literal { .. } => None,
+            })
+            .zip(&self.plans)
+            .map(|((rust, ci), plan)| (rust, ci, plan))
     }
 
     /// Number of distinct patterns.
@@ -1001,17 +1048,7 @@ impl KeywordEngine {
         if self.slow.is_empty() {
             return;
         }
-        let chars = self.slow_chars.get_or_init(|| {
-            let sets: Vec<_> = self
-                .slow_sources()
-                .map(|source| {
-                    let (rust, ci) = source?;
-                    let hir = crate::keyword_regex::hir(rust, ci).ok()?;
-                    required_chars::required(&hir)
-                })
-                .collect();
-            required_chars::CharPrefilter::new(&sets)
-        });
+        let chars = self.slow_chars();
         let tested = chars.candidates(text, hits.ascii);
         let may_match =
             |i: usize| i >= required_chars::CharPrefilter::MAX || tested & (1 << i) != 0;
@@ -1037,6 +1074,21 @@ impl KeywordEngine {
                 trigger_regex(hits, p);
             }
         }
+    }
+
+    /// The character prefilter of the atomless regexes.
+    fn slow_chars(&self) -> &required_chars::CharPrefilter {
+        self.slow_chars.get_or_init(|| {
+            let sets: Vec<_> = self
+                .slow_sources()
+                .map(|source| {
+                    let (rust, ci) = source?;
+                    let hir = crate::keyword_regex::hir(rust, ci).ok()?;
+                    required_chars::required(&hir)
+                })
+                .collect();
+            required_chars::CharPrefilter::new(&sets)
+        })
     }
 
     /// The translated source and case-insensitivity of each atomless regex

@@ -13,13 +13,19 @@
 //!
 //! # Automaton memory and its fallback tier
 //!
-//! Each of the keyword engine's two Aho-Corasick automata is first built as
-//! a dense DFA (the fastest form; `keywords/literal_dfa.rs`) when its
-//! literals total at most [`CompileLimits::dfa_max_pattern_bytes`]. If that
-//! DFA would need more than [`CompileLimits::max_dfa_bytes`] (its build
-//! stops there), the `aho-corasick` crate's contiguous NFA is built instead
-//! — the fallback tier: several times smaller, about 1.5–2× slower per byte
-//! of prompt. Only if the automata still need more than
+//! Each of the keyword engine's two Aho-Corasick automata is built as a
+//! dense DFA (the fastest form; `keywords/literal_dfa.rs`) whenever its
+//! table fits in [`CompileLimits::max_dfa_bytes`]: the table has one row of
+//! `classes` 4-byte transitions per trie state, and the states are at most
+//! the literals' total length, so 5,000 typical rules need tens of MB (the
+//! build computes the bound first and stops as soon as it is exceeded).
+//! Only a DFA over that budget is replaced by the `aho-corasick` crate's
+//! contiguous NFA — the fallback tier: several times smaller, but 1.5–3×
+//! slower per byte and slower to build. (Until December 2026 a DFA was only
+//! tried below 200,000 bytes of literals, a stand-in for its memory that
+//! sent ordinary 1,000-rule sets to the NFA tier; that stand-in is now
+//! [`CompileLimits::dfa_max_pattern_bytes`], unlimited by default, kept to
+//! force the fallback in tests.) Only if the automata still need more than
 //! [`CompileLimits::max_automaton_bytes`] in total does the build fail.
 //!
 //! # Prompt size
@@ -47,7 +53,8 @@ pub struct CompileLimits {
     /// alternation needs more). Over it: the build fails naming the regex.
     pub max_regex_bytes: usize,
     /// An automaton is built as a DFA only when its literals total at most
-    /// this many bytes. Default 200,000.
+    /// this many bytes. Default: no limit (the DFA's own memory budget,
+    /// [`CompileLimits::max_dfa_bytes`], decides); 0 forces the NFA tier.
     pub dfa_max_pattern_bytes: usize,
     /// A DFA larger than this is rebuilt as a contiguous NFA (the fallback
     /// tier). Default 256 MiB.
@@ -66,7 +73,7 @@ pub const DEFAULT_MAX_PATTERNS: usize = 1_000_000;
 /// Default of [`CompileLimits::max_regex_bytes`].
 pub const DEFAULT_MAX_REGEX_BYTES: usize = crate::keyword_regex::REGEX_SIZE_LIMIT;
 /// Default of [`CompileLimits::dfa_max_pattern_bytes`].
-pub const DEFAULT_DFA_MAX_PATTERN_BYTES: usize = 200_000;
+pub const DEFAULT_DFA_MAX_PATTERN_BYTES: usize = usize::MAX;
 /// Default of [`CompileLimits::max_dfa_bytes`].
 pub const DEFAULT_MAX_DFA_BYTES: usize = 256 << 20;
 /// Default of [`CompileLimits::max_automaton_bytes`].

@@ -1,6 +1,7 @@
 //! Bundle round trips and every error kind.
 
 use super::*;
+use crate::ir::KeywordPattern;
 use crate::{Compiler, Scanner};
 
 const RULES: &str = r#"
@@ -266,7 +267,7 @@ fn impossible_conditions_are_malformed() {
 }
 
 #[test]
-fn a_tampered_regex_is_a_build_error_or_never_matches() {
+fn a_tampered_regex_is_a_build_error() {
     // Regexes are not re-translated at load (see the module docs). Without
     // a stored plan an invalid one is parsed, and the load fails naming it.
     let mut payload = one_rule(vec![CondOp::Var(2)]);
@@ -278,20 +279,15 @@ fn a_tampered_regex_is_a_build_error_or_never_matches() {
     let e = Rules::deserialize(&payload_bundle(&payload)).expect_err("tampered");
     assert!(matches!(&e, BundleError::Build(_)), "{e:?}");
     assert!(e.to_string().contains("unclosed group"), "{e}");
-    // With a plan stored it compiles on first use only: it loads, never
-    // matches, and scanning does not panic.
+    // With a plan stored the regex still compiles at load (no verifier is
+    // left for the first scan), so the load fails the same way.
     payload.plans.push(BundledPlan {
         rust: "(".into(),
         case_insensitive: false,
         plan: RegexPlan::Slow("tampered".into()),
     });
-    let rules = Rules::deserialize(&payload_bundle(&payload)).expect("loads");
-    for prompt in ["", "ignore previous instructions", "x ( y"] {
-        assert!(crate::Scanner::new(&rules)
-            .scan(prompt)
-            .matched_names()
-            .is_empty());
-    }
+    let e = Rules::deserialize(&payload_bundle(&payload)).expect_err("tampered");
+    assert!(e.to_string().contains("unclosed group"), "{e}");
 }
 
 #[test]

@@ -163,12 +163,28 @@ fn oversized_regexes_are_build_errors_unless_lazy() {
         table.intern(&regex("abc\\w{50}", true));
         KeywordEngine::build_with(table, &mut PlanCache::default(), &limits, mode)
     };
-    for mode in [Verifiers::Eager, Verifiers::Checked] {
-        let err = build(mode).expect_err("over the limit");
-        assert!(err.contains("keyword regex"), "{err}");
-    }
+    let err = build(Verifiers::Eager).expect_err("over the limit");
+    assert!(err.contains("keyword regex"), "{err}");
     let lazy = build(Verifiers::Lazy).expect("lazy builds");
     assert!(lazy.compile_verifiers().is_err());
+}
+
+#[test]
+fn eager_engines_leave_nothing_to_compile_for_the_first_scan() {
+    // No warm-up: every verifier (with its relaxed form and match shape)
+    // and the atomless regexes' prefilter and set exist before any scan.
+    let patterns = [
+        regex("\\bignore\\s+previous\\b", true),
+        regex("\\b\\d{3}-\\d{2}\\b", false),
+        regex("[A-Z][a-z]+\\s[A-Z]", false),
+        regex("[a-z]*\\d", false),
+        regex("(sk|pk)-[A-Za-z0-9]{20,}", false),
+    ];
+    let e = engine(&patterns, Verifiers::Eager);
+    assert!(e.verifiers.iter().flatten().all(|v| v.is_compiled()));
+    assert!(e.slow_chars.get().is_some() && e.slow_set.get().is_some());
+    let lazy = engine(&patterns, Verifiers::Lazy);
+    assert!(lazy.verifiers.iter().flatten().all(|v| !v.is_compiled()));
 }
 
 #[test]
@@ -199,10 +215,10 @@ proptest! {
     ) {
         let eager = engine(&patterns, Verifiers::Eager);
         let lazy = engine(&patterns, Verifiers::Lazy);
-        let checked = engine(&patterns, Verifiers::Checked);
+        let checked = engine(&patterns, Verifiers::Eager);
         // The fallback tier: the `aho-corasick` crate's NFA instead of our DFA.
         let no_dfa = CompileLimits { dfa_max_pattern_bytes: 0, ..CompileLimits::default() };
-        let nfa = engine_with(&patterns, Verifiers::Checked, &no_dfa);
+        let nfa = engine_with(&patterns, Verifiers::Eager, &no_dfa);
         let mut h = [(); 4].map(|_| KeywordHits::default());
         for text in &texts {
             let got = values(&eager, text, &mut h[0]);
