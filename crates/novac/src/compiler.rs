@@ -351,8 +351,8 @@ pub(crate) fn build_rules_with(
         table.len(),
         limits.max_patterns,
     )?;
-    let engine = KeywordEngine::build_with(table, plans, limits, verifiers)
-        .map_err(CompileError::Engine)?;
+    let engine =
+        KeywordEngine::build_with(table, plans, limits, verifiers).map_err(CompileError::Engine)?;
     crate::limits::check(
         "CompileLimits::max_automaton_bytes",
         || "the keyword automata's memory in bytes".to_string(),
@@ -388,8 +388,7 @@ fn slow_pattern_lints(
         let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else {
             continue;
         };
-        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(hir, rust, *case_insensitive)
-        {
+        if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(hir, rust, *case_insensitive) {
             diags.push(
                 Diagnostic::new(
                     &codes::SLOW_PATTERN,

@@ -306,7 +306,8 @@ impl PlanCache {
         rust: &str,
         case_insensitive: bool,
     ) -> RegexPlan {
-        let slot = &mut self.plans.entry(rust.to_string()).or_default()[usize::from(case_insensitive)];
+        let slot =
+            &mut self.plans.entry(rust.to_string()).or_default()[usize::from(case_insensitive)];
         if let Some(planned) = slot {
             return planned.plan.clone();
         }
