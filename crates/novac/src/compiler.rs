@@ -57,9 +57,10 @@ pub enum CompileError {
     /// `build` was called although some source had errors.
     #[error("{0} source(s) have errors; see Compiler::reports()")]
     SourcesHaveErrors(usize),
-    /// The keyword engine could not be built (a size limit was exceeded).
-    #[error("cannot build the keyword automaton: {0}")]
-    Engine(String),
+    /// The keyword engine could not be built (a regex or automaton over a
+    /// size limit, or a regex that does not parse in a damaged bundle).
+    #[error(transparent)]
+    Engine(#[from] crate::EngineError),
     /// The rule set goes over a [`CompileLimits`] limit.
     #[error("{0}")]
     Limit(#[from] crate::limits::LimitError),

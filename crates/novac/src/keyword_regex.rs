@@ -59,11 +59,11 @@ pub(crate) fn check_regex(
     // Parsing validates the pattern; compiling it is left to `build` (once).
     match hir(&translated.pattern, case_insensitive) {
         Ok(_) => Some(translated.pattern),
-        Err(message) => {
+        Err(error) => {
             diags.push(
                 Diagnostic::new(&codes::BAD_REGEX, span, "the regex does not compile")
                     .with_label("in this regex")
-                    .with_note(message),
+                    .with_note(error.to_string()),
             );
             None
         }
@@ -75,13 +75,16 @@ pub(crate) type Verifier = regex_automata::meta::Regex;
 
 /// Builds the verifier from the HIR returned by [`hir`].
 #[cfg_attr(not(test), allow(dead_code))]
-pub(crate) fn build_from_hir(hir: &Hir) -> Result<Verifier, String> {
+pub(crate) fn build_from_hir(hir: &Hir) -> Result<Verifier, Box<regex_automata::meta::BuildError>> {
     build_limited(hir, REGEX_SIZE_LIMIT)
 }
 
 /// Builds the verifier with an NFA size limit of `max_bytes`
 /// ([`crate::limits::CompileLimits::max_regex_bytes`]).
-pub(crate) fn build_limited(hir: &Hir, max_bytes: usize) -> Result<Verifier, String> {
+pub(crate) fn build_limited(
+    hir: &Hir,
+    max_bytes: usize,
+) -> Result<Verifier, Box<regex_automata::meta::BuildError>> {
     regex_automata::meta::Regex::builder()
         .configure(
             regex_automata::meta::Config::new()
@@ -99,7 +102,7 @@ pub(crate) fn build_limited(hir: &Hir, max_bytes: usize) -> Result<Verifier, Str
                 .hybrid_cache_capacity(REGEX_DFA_CACHE),
         )
         .build_from_hir(hir)
-        .map_err(|e| e.to_string())
+        .map_err(Box::new)
 }
 
 /// A keyword regex's verifier: compiled when the engine is built
@@ -119,7 +122,7 @@ pub(crate) struct LazyVerifier {
     rust: String,
     case_insensitive: bool,
     max_bytes: usize,
-    regex: std::sync::OnceLock<Result<Verifier, String>>,
+    regex: std::sync::OnceLock<Result<Verifier, crate::EngineError>>,
     relaxed: std::sync::OnceLock<Option<Verifier>>,
     /// What the engine knows of every match before running the regex (set
     /// when `regex` compiles, else found on first use).
@@ -176,11 +179,12 @@ impl LazyVerifier {
 
     /// Compiles the regex, its relaxed form and its match shape now, so
     /// that no scan pays for them; the regex's compile error, if any.
-    pub(crate) fn compile_all(&self) -> Result<(), String> {
+    pub(crate) fn compile_all(&self) -> Result<(), crate::EngineError> {
         let kept = self.parsed.lock().ok().and_then(|mut p| p.take());
         let hir = match kept {
             Some(hir) => hir,
-            None => hir(&self.rust, self.case_insensitive)?,
+            None => hir(&self.rust, self.case_insensitive)
+                .map_err(|e| crate::EngineError::regex_syntax(&self.rust, e))?,
         };
         let _ = self.shape.set(MatchShape::of(&hir));
         let _ = self.relaxed.set(
@@ -189,22 +193,26 @@ impl LazyVerifier {
                 .flatten(),
         );
         self.regex
-            .get_or_init(|| build_limited(&hir, self.max_bytes))
+            .get_or_init(|| {
+                build_limited(&hir, self.max_bytes)
+                    .map_err(|e| crate::EngineError::regex_build(&self.rust, &e))
+            })
             .as_ref()
             .map(|_| ())
-            .map_err(String::clone)
+            .map_err(Clone::clone)
     }
 
     /// The compiled regex (compiling it now if needed).
-    pub(crate) fn regex(&self) -> Result<&Verifier, &str> {
+    pub(crate) fn regex(&self) -> Result<&Verifier, &crate::EngineError> {
         self.regex
             .get_or_init(|| {
-                let hir = hir(&self.rust, self.case_insensitive)?;
+                let hir = hir(&self.rust, self.case_insensitive)
+                    .map_err(|e| crate::EngineError::regex_syntax(&self.rust, e))?;
                 let _ = self.shape.set(MatchShape::of(&hir));
                 build_limited(&hir, self.max_bytes)
+                    .map_err(|e| crate::EngineError::regex_build(&self.rust, &e))
             })
             .as_ref()
-            .map_err(String::as_str)
     }
 
     fn shape(&self) -> &MatchShape {
@@ -300,12 +308,12 @@ pub(crate) fn strip_unicode_word_boundaries(hir: &Hir) -> Hir {
 
 /// Parses a translated pattern into its HIR (for atoms and the verifier),
 /// with Python's extra case equivalences applied.
-pub(crate) fn hir(rust: &str, case_insensitive: bool) -> Result<Hir, String> {
+pub(crate) fn hir(rust: &str, case_insensitive: bool) -> Result<Hir, Box<regex_syntax::Error>> {
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(case_insensitive)
         .build()
         .parse(rust)
-        .map_err(|e| e.to_string())?;
+        .map_err(Box::new)?;
     Ok(python_case_fixups(&hir))
 }
 

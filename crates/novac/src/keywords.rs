@@ -628,7 +628,7 @@ fn automaton(
     patterns: &[Vec<u8>],
     ascii_ci: bool,
     limits: &crate::limits::CompileLimits,
-) -> Result<Option<LiteralMatcher>, String> {
+) -> Result<Option<LiteralMatcher>, crate::EngineError> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -647,7 +647,7 @@ fn automaton(
             .ascii_case_insensitive(ascii_ci)
             .kind(Some(kind))
             .build(patterns)
-            .map_err(|e| e.to_string())
+            .map_err(|source| crate::EngineError::Automaton { source })
     };
     build(AhoCorasickKind::ContiguousNFA)
         .or_else(|_| build(AhoCorasickKind::NoncontiguousNFA))
@@ -686,7 +686,7 @@ impl KeywordEngine {
         plans: &mut PlanCache,
         limits: &crate::limits::CompileLimits,
         mode: Verifiers,
-    ) -> Result<KeywordEngine, String> {
+    ) -> Result<KeywordEngine, crate::EngineError> {
         let patterns = table.patterns;
         let mut tiers = Vec::with_capacity(patterns.len());
         let mut verifiers = Vec::with_capacity(patterns.len());
@@ -748,7 +748,8 @@ impl KeywordEngine {
                     let (plan, hir) = match plans.take(rust, *case_insensitive) {
                         Some(planned) => planned,
                         None => {
-                            let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
+                            let hir = crate::keyword_regex::hir(rust, *case_insensitive)
+                                .map_err(|e| crate::EngineError::regex_syntax(rust, e))?;
                             (plan_regex(&hir, rust, *case_insensitive), Some(hir))
                         }
                     };
@@ -864,20 +865,10 @@ impl KeywordEngine {
     ///
     /// Regexes compile on up to [`COMPILE_THREADS`] threads (they are
     /// independent; at 5,000 generated rules this is most of the build).
-    pub(crate) fn compile_verifiers(&self) -> Result<(), String> {
-        let regexes: Vec<(&str, &crate::keyword_regex::LazyVerifier)> = self
-            .patterns
-            .iter()
-            .zip(&self.verifiers)
-            .filter_map(|(p, v)| match (p, v) {
-                (KeywordPattern::Regex { rust, .. }, Some(v)) => Some((rust.as_str(), v)),
-                _ => None,
-            })
-            .collect();
-        let compile_one = |(rust, v): &(&str, &crate::keyword_regex::LazyVerifier)| {
-            v.compile_all()
-                .map_err(|e| format!("keyword regex `{rust}`: {e}"))
-        };
+    pub(crate) fn compile_verifiers(&self) -> Result<(), crate::EngineError> {
+        let regexes: Vec<&crate::keyword_regex::LazyVerifier> =
+            self.verifiers.iter().flatten().collect();
+        let compile_one = |v: &&crate::keyword_regex::LazyVerifier| v.compile_all();
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(COMPILE_THREADS)
@@ -886,7 +877,7 @@ impl KeywordEngine {
             regexes.iter().try_for_each(compile_one).err()
         } else {
             let next = std::sync::atomic::AtomicUsize::new(0);
-            let worker = || -> Result<(), String> {
+            let worker = || -> Result<(), crate::EngineError> {
                 loop {
                     let from = next.fetch_add(COMPILE_CHUNK, std::sync::atomic::Ordering::Relaxed);
                     let Some(chunk) = regexes.get(from..(from + COMPILE_CHUNK).min(regexes.len()))

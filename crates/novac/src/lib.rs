@@ -54,6 +54,7 @@ mod casefold;
 mod checker;
 mod compiler;
 pub mod decode;
+mod engine_error;
 pub mod interp;
 pub mod ir;
 mod keyword_regex;
@@ -75,6 +76,7 @@ mod truth;
 pub use bundle::BundleError;
 pub use checker::{DEFAULT_LLM_TEMPERATURE, DEFAULT_SEMANTIC_THRESHOLD};
 pub use compiler::{collect_rule_files, CompileError, CompileOptions, Compiler, SourceReport};
+pub use engine_error::EngineError;
 pub use limits::{CompileLimits, LimitError, ScanError};
 pub use llm::{
     LlmError, LlmFailure, LlmFailurePolicy, LlmJudge, LlmOptions, LlmRequest, LlmVerdict,

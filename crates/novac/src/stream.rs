@@ -143,7 +143,7 @@ enum Stepper {
 }
 
 impl Stepper {
-    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, String> {
+    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::EngineError> {
         if patterns.is_empty() {
             return Ok(None);
         }
@@ -159,7 +159,9 @@ impl Stepper {
                 .build(patterns)
                 .map(Stepper::Nfa)
         };
-        stepper.map(Some).map_err(|e| e.to_string())
+        stepper
+            .map(Some)
+            .map_err(|source| crate::EngineError::Automaton { source })
     }
 
     fn auto(&self) -> &dyn AutomatonRef {
@@ -285,7 +287,7 @@ impl<'r> StreamIndex<'r> {
                     }) => {
                         let looks = crate::keyword_regex::hir(rust, *case_insensitive)
                             .map(|h| h.properties().look_set())
-                            .map_err(crate::CompileError::Engine)?;
+                            .map_err(|e| crate::EngineError::regex_syntax(rust, e))?;
                         flags[var_base[r] + v.index()] = RegexFlags {
                             is_regex: true,
                             start_anchored: looks.contains(Look::Start)
@@ -313,9 +315,9 @@ impl<'r> StreamIndex<'r> {
             folded_max: folded.iter().map(Vec::len).max().unwrap_or(0),
             folded_lens: folded.iter().map(Vec::len).collect(),
             exact_lens: exact.iter().map(Vec::len).collect(),
-            folded: Stepper::build(&folded).map_err(crate::CompileError::Engine)?,
+            folded: Stepper::build(&folded)?,
             folded_slots,
-            exact: Stepper::build(&exact).map_err(crate::CompileError::Engine)?,
+            exact: Stepper::build(&exact)?,
             exact_slots,
             empty_slots,
             var_base,
