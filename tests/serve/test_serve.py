@@ -262,6 +262,19 @@ def test_slow_body_times_out_with_408(start):
     assert server.json("POST", "/v1/scan", {"prompt": "x"})[0] == 200
 
 
+def test_slow_headers_are_cut_off(start):
+    server = start("--header-timeout-ms", "300")
+    s = server.raw()
+    s.settimeout(10)
+    s.sendall(b"POST /v1/scan HTTP/1.1\r\nHost: x\r\nContent-")
+    started = time.time()
+    answer = s.recv(4096)  # hyper answers 408 or just closes
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer
+    assert time.time() - started < 5
+    s.close()
+    assert server.json("POST", "/v1/scan", {"prompt": "x"})[0] == 200
+
+
 def test_clients_that_hang_up(start):
     server = start()
     for _ in range(20):

@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Threads that scan (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub scan_threads: Option<usize>,
+    /// How long a client may take to send a request's headers, in
+    /// milliseconds (the connection is closed after: slowloris).
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
     /// After SIGTERM, how long to wait for requests in flight, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub shutdown_timeout: u64,
@@ -209,16 +213,69 @@ async fn serve(state: Arc<state::State>, args: &ServeArgs) -> Result<()> {
             std::process::exit(0);
         });
     }
-    let mut on_stop = stop_rx;
     let app = api::router(Arc::clone(&state));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = on_stop.wait_for(|stop| *stop).await;
-        })
-        .await
-        .context("the server failed")?;
+    accept(
+        listener,
+        app,
+        stop_rx,
+        Duration::from_millis(args.header_timeout_ms.max(1)),
+    )
+    .await;
     log::event("info", "stopped");
     Ok(())
+}
+
+/// Accepts connections and serves each with hyper's HTTP/1 builder (which,
+/// with a timer, closes connections whose headers are slower than
+/// `header_timeout`: slowloris); after `stop`, closes the listener, lets
+/// every connection finish its request in flight, and returns when all
+/// have closed.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    header_timeout: Duration,
+) {
+    // Each connection task holds a receiver; `closed()` resolves when all are gone.
+    let (open_tx, open_rx) = tokio::sync::watch::channel(());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then carry on.
+                    log::event("error", &format!("cannot accept a connection: {e}"));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = stop.clone();
+        let open = open_rx.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection =
+                builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = async { stop.wait_for(|stop| *stop).await.is_ok() } => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    drop(open_rx);
+    open_tx.closed().await;
 }
 
 /// The signals that stop the server.
