@@ -112,7 +112,7 @@ def wrk(port: int, path: str, connections: int, seconds: int, bodies: Path, lua:
     threads = min(2, connections)
     env = dict(os.environ, BODIES=str(bodies), SCAN_PATH=path)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua),
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency", "-s", str(lua),
          f"http://127.0.0.1:{port}"],
         env=env, capture_output=True, text=True, check=True,
     ).stdout
@@ -263,7 +263,8 @@ def main() -> None:
     lines = [
         f"`novac serve` load test ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{os.cpu_count()} cores, shared; {len(texts)} prompts of 2 KB, one in ten with an attack "
-        f"phrase; public rules from {args.rules}; `--scan-threads {args.scan_threads} --threads 1`):",
+        f"phrase; public rules from {args.rules}; `--scan-threads {args.scan_threads} --threads 1`; "
+        f"load average at the end {os.getloadavg()[0]:.1f}):",
         "",
         "| server | load | requests/s | p50 ms | p99 ms | failed |",
         "|---|---|---:|---:|---:|---:|",
