@@ -235,7 +235,7 @@ pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Val
     })
 }
 
-pub(crate) fn rule_json(r: &RuleResult) -> serde_json::Value {
+fn rule_json(r: &RuleResult) -> serde_json::Value {
     let spans: serde_json::Map<String, serde_json::Value> = r
         .keywords
         .iter()
