@@ -63,6 +63,22 @@ step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)
 cargo build --quiet -p novac-cli
 NOVAC_BIN="$root/target/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
 
+step "novac serve over HTTP: scan contract, reloads, limits, auth, slow/vanishing clients, shutdown (tests/serve, ~5 s)"
+cargo build --quiet -p novac-cli
+NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" "$venv/bin/python" -m pytest -q tests/serve --ignore=tests/serve/test_playground_browser.py
+
+step "novac serve playground in headless chromium (selenium; apt-get install ~1.5 min, test ~5 s; screenshot under target/serve-artifacts/)"
+if ! command -v chromedriver > /dev/null 2>&1; then
+    sudo_cmd=""
+    [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver > /dev/null
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "selenium>=4.20"
+NOVAC_REQUIRE_BROWSER=1 NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" \
+    "$venv/bin/python" -m pytest -q -s tests/serve/test_playground_browser.py
+echo "playground screenshots: ${CARGO_TARGET_DIR:-$root/target}/serve-artifacts/"
+
 step "fuzz smoke: each cargo-fuzz target for 15 s (scripts/fuzz.sh; ~2 min install + ~5 min build cold)"
 if [ "${NOVAC_SKIP_FUZZ:-0}" = 1 ]; then
     echo "skipping: NOVAC_SKIP_FUZZ=1"

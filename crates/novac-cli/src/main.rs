@@ -16,6 +16,7 @@ mod mcp;
 mod sarif;
 mod scan;
 mod semantic;
+mod serve;
 mod sidecar;
 mod test_cmd;
 
@@ -44,6 +45,8 @@ enum Command {
     Test(test_cmd::TestArgs),
     /// Serve `validate_prompt` to MCP clients over stdio (a gateway).
     Mcp(mcp::McpArgs),
+    /// Serve scans over HTTP (a sidecar), with metrics, hot reload and an optional playground.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test_cmd::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Mcp(args) => mcp::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -226,7 +226,7 @@ pub fn compile_with(paths: &[PathBuf], semantic: &crate::semantic::SemanticArgs)
     Ok(compiler.build()?)
 }
 
-fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {
+pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {
     let results: Vec<serde_json::Value> = result.rules.iter().map(rule_json).collect();
     serde_json::json!({
         "id": prompt.id,

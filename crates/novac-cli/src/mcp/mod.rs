@@ -21,7 +21,7 @@
 //! At the end of stdin, the server finishes the requests it has, flushes,
 //! and exits 0.
 
-mod audit;
+pub(crate) mod audit;
 mod jsonrpc;
 mod server;
 mod tool;
@@ -216,7 +216,7 @@ pub fn run(args: McpArgs) -> Result<u8> {
 /// Makes the compiler of each (re)load: the embedding model is loaded once
 /// and shared by every generation; without one, rules that use semantics
 /// fail closed (or, with `--require-model`, are refused).
-fn compiler_factory(
+pub(crate) fn compiler_factory(
     semantic: &crate::semantic::SemanticArgs,
 ) -> Result<impl Fn() -> novac::Compiler + Send + Sync + 'static> {
     let mut probe = novac::Compiler::new();
