@@ -264,6 +264,7 @@ struct ScanConfig<'a> {
     normalize: bool,
     debug: bool,
     max_prompt_bytes: Option<usize>,
+    decode: bool,
     semantic: Option<SemanticBridge<'a>>,
     llm: Option<&'a LlmPlugin>,
 }
@@ -273,6 +274,7 @@ fn make_scanner<'a>(rules: &'a novac::Rules, cfg: &'a ScanConfig<'a>) -> novac::
         normalize: false,
         debug: cfg.debug,
         max_prompt_bytes: cfg.max_prompt_bytes,
+        decode: cfg.decode.then(novac::decode::DecodeLimits::default),
         ..Default::default()
     });
     if let Some(b) = &cfg.semantic {
@@ -348,6 +350,11 @@ fn scan_one(
         .rules
         .into_iter()
         .map(|r| RuleData {
+            decoded: r
+                .keywords
+                .iter()
+                .filter_map(|k| Some((k.var.to_string(), k.decoded?.name().to_string())))
+                .collect(),
             index: r.index,
             matched: r.matched,
             keywords: r
@@ -420,8 +427,11 @@ impl PyRules {
     /// `result.normalized_prompt`). `debug`: report every rule with the value
     /// of every variable. `semantic_evaluator` / `llm_evaluator`: plug-ins
     /// (see `SemanticPlugin`, `LlmPlugin`); without them, rules that need
-    /// those stages fail closed with a warning.
-    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None))]
+    /// those stages fail closed with a warning. `decode`: also match keywords
+    /// in what encoded runs decode to (base64, base32, hex, `%`, HTML
+    /// entities; `RuleResult.decoded` names them; semantic and LLM stages
+    /// see the prompt only).
+    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, decode=false))]
     #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
@@ -432,6 +442,7 @@ impl PyRules {
         semantic_evaluator: Option<&Bound<'_, PyAny>>,
         llm_evaluator: Option<&Bound<'_, PyAny>>,
         max_prompt_bytes: Option<usize>,
+        decode: bool,
     ) -> PyResult<PyScanResult> {
         let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
         let llm = plugins::llm_plugin(py, llm_evaluator)?;
@@ -442,6 +453,7 @@ impl PyRules {
                         normalize,
                         debug,
                         max_prompt_bytes,
+                        decode,
                         semantic: semantic.as_ref().map(|p| SemanticBridge {
                             plugin: p.get(),
                             thresholds: &self.thresholds,
@@ -459,7 +471,7 @@ impl PyRules {
     /// Scans many prompts in parallel (rayon; `threads=None` or `0` uses every core,
     /// `threads=1` runs on the calling thread) and returns one `ScanResult`
     /// per prompt, in order. Runs without the GIL (except inside plug-ins).
-    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None))]
+    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, decode=false))]
     #[allow(clippy::too_many_arguments)]
     fn scan_many(
         &self,
@@ -471,6 +483,7 @@ impl PyRules {
         semantic_evaluator: Option<&Bound<'_, PyAny>>,
         llm_evaluator: Option<&Bound<'_, PyAny>>,
         max_prompt_bytes: Option<usize>,
+        decode: bool,
     ) -> PyResult<Vec<PyScanResult>> {
         let prompts = extract_prompts(prompts)?;
         let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
@@ -481,6 +494,7 @@ impl PyRules {
                     normalize,
                     debug,
                     max_prompt_bytes,
+                    decode,
                     semantic: semantic.as_ref().map(|p| SemanticBridge {
                         plugin: p.get(),
                         thresholds: &self.thresholds,

@@ -26,6 +26,8 @@ pub struct RuleData {
     /// (var, section, value) with `debug=True`.
     pub variables: Option<Vec<(String, String, Option<bool>)>>,
     pub meta: Meta,
+    /// (var, encoding) of the keywords matched only in a decoded view (`decode=True`).
+    pub decoded: Vec<(String, String)>,
 }
 
 /// The outcome of one rule on one prompt.
@@ -73,6 +75,18 @@ impl PyRuleResult {
                 .iter()
                 .map(|(v, s, e)| (v.as_str(), *s, *e)),
         )
+    }
+
+    /// With `decode=True`: `{var: encoding}` of the keywords that matched
+    /// only in a decoded run (`"base64"`, `"base64url"`, `"base32"`, `"hex"`,
+    /// `"percent"`, `"html_entity"`); their `keywords` offsets are the run's.
+    #[getter]
+    fn decoded<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (v, e) in &self.data.decoded {
+            d.set_item(v, e)?;
+        }
+        Ok(d)
     }
 
     /// Names of the matching keyword variables.
@@ -168,6 +182,9 @@ impl PyRuleResult {
         if self.data.variables.is_some() {
             d.set_item("variables", self.variables(py)?)?;
         }
+        if !self.data.decoded.is_empty() {
+            d.set_item("decoded", self.decoded(py)?)?;
+        }
         Ok(d)
     }
 
@@ -216,7 +233,16 @@ impl PyRuleResult {
             d.variables.clone(),
             d.meta.as_ref().clone(),
         );
-        Ok((f, PyTuple::new(py, [state.into_pyobject(py)?])?))
+        Ok((
+            f,
+            PyTuple::new(
+                py,
+                [
+                    state.into_pyobject(py)?.into_any(),
+                    d.decoded.clone().into_pyobject(py)?.into_any(),
+                ],
+            )?,
+        ))
     }
 }
 
@@ -232,9 +258,13 @@ type RuleState = (
     Vec<(String, String)>,
 );
 
-/// Rebuilds a `RuleResult` (used by pickle).
+/// Rebuilds a `RuleResult` (used by pickle; `decoded`: the decoded-view markers).
 #[pyfunction]
-pub fn _rule_result_from_state(state: RuleState) -> PyRuleResult {
+#[pyo3(signature = (state, decoded=None))]
+pub fn _rule_result_from_state(
+    state: RuleState,
+    decoded: Option<Vec<(String, String)>>,
+) -> PyRuleResult {
     let (index, rule, matched, keywords, semantics, llm, warnings, variables, meta) = state;
     PyRuleResult {
         data: RuleData {
@@ -247,6 +277,7 @@ pub fn _rule_result_from_state(state: RuleState) -> PyRuleResult {
             warnings,
             variables,
             meta: Arc::new(meta),
+            decoded: decoded.unwrap_or_default(),
         },
     }
 }

@@ -37,6 +37,11 @@ pub struct ScanArgs {
     /// Report every rule and variable, not only matches.
     #[arg(long)]
     debug: bool,
+    /// Also match keywords in what encoded runs decode to (base64, base32,
+    /// hex, %-encoding, HTML entities, one nested layer); such matches are
+    /// reported with the run's span and its encoding.
+    #[arg(long)]
+    decode: bool,
     /// Refuse (exit 2) a prompt larger than this many bytes (default: no
     /// limit below 4 GiB).
     #[arg(long, value_name = "BYTES")]
@@ -80,6 +85,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         normalize: args.normalize,
         debug: args.debug,
         max_prompt_bytes: args.max_prompt_bytes,
+        decode: args.decode.then(novac::decode::DecodeLimits::default),
         ..ScanOptions::default()
     };
     options.llm = llm.options.clone();
@@ -248,6 +254,14 @@ fn rule_json(r: &RuleResult) -> serde_json::Value {
         "spans": spans,
         "warnings": r.warnings,
     });
+    let decoded: serde_json::Map<String, serde_json::Value> = r
+        .keywords
+        .iter()
+        .filter_map(|k| Some((k.var.to_string(), serde_json::json!(k.decoded?.name()))))
+        .collect();
+    if !decoded.is_empty() {
+        value["decoded"] = serde_json::Value::Object(decoded);
+    }
     if !r.semantics.is_empty() {
         let scores: serde_json::Map<String, serde_json::Value> = r
             .semantics
@@ -318,10 +332,13 @@ fn write_human(
         for k in &r.keywords {
             writeln!(
                 out,
-                "    {} at {}..{}: {}",
+                "    {} at {}..{}{}: {}",
                 k.var,
                 k.start,
                 k.end,
+                k.decoded
+                    .map(|e| format!(" (decoded {})", e.name()))
+                    .unwrap_or_default(),
                 context(
                     &prompt.text,
                     k.start,

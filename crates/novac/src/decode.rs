@@ -5,8 +5,8 @@
 //! what it says: SWdub3Jl..."). [`decoded_views`] finds such runs and returns
 //! what they decode to, each with the run's byte span in the original prompt,
 //! so that a scanner can match its keywords in the decoded text too and
-//! report where the run was. This module only finds and decodes; it is not
-//! wired into the scanner.
+//! report where the run was. This module only finds and decodes; the scanner
+//! uses it when [`crate::ScanOptions::decode`] is set.
 //!
 //! Encodings: base64 and base64url (also wrapped over lines or spaced in
 //! groups, padded or not), base32 (RFC 4648, upper or lower case), hex (plain,
@@ -42,13 +42,15 @@
 
 use std::ops::Range;
 
-/// The encoding a view was decoded from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The encoding a view was decoded from. Serialised as its [`Encoding::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Encoding {
     /// Base64 with the standard alphabet (`+`, `/`).
     Base64,
     /// Base64 with the URL-safe alphabet (`-`, `_`).
+    #[serde(rename = "base64url")]
     Base64Url,
     /// Base32 (RFC 4648 alphabet, either case).
     Base32,
@@ -58,6 +60,21 @@ pub enum Encoding {
     Percent,
     /// HTML character references.
     HtmlEntity,
+}
+
+impl Encoding {
+    /// The encoding's name in JSON output: `base64`, `base64url`, `base32`,
+    /// `hex`, `percent` or `html_entity`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Base64Url => "base64url",
+            Encoding::Base32 => "base32",
+            Encoding::Hex => "hex",
+            Encoding::Percent => "percent",
+            Encoding::HtmlEntity => "html_entity",
+        }
+    }
 }
 
 /// Bounds on the work [`decoded_views`] does for one prompt.

@@ -18,12 +18,31 @@
 //!    when it fails, the rule *fails closed*: not matched, with the
 //!    reference's warning text (see [`crate::LlmFailurePolicy`]).
 //!
+//! # Decoded views
+//!
+//! With [`ScanOptions::decode`] set, step 1 also runs over the decoded views
+//! of the prompt's encoded runs (base64, base32, hex, `%`-encoding, HTML
+//! entities, one nested layer: [`crate::decode`]). A keyword pattern counts
+//! as matched when it matches in the prompt *or* in any view, so conditions
+//! see the union: "decode this" in the plain text and "ignore previous
+//! instructions" inside a base64 run can both count for one rule. A keyword
+//! found only in a view is reported with the encoded run's span in the prompt
+//! and [`KeywordMatch::decoded`] set to the view's encoding. Regexes pending
+//! in a view are verified there at once (not lazily, as in the prompt). The
+//! semantic and LLM stages see the prompt as given, never the views.
+//! The cost: finding and decoding the runs is linear in the prompt
+//! (O(n + B), B the decoded-byte budget, [`DecodeLimits::max_decoded_bytes`]);
+//! each view is then scanned like a prompt, so the keyword stage costs at most
+//! what it costs on a prompt of n + B bytes. Off by default: the reference
+//! has no such stage. The streaming scanner ([`crate::stream`]) does not decode.
+//!
 //! A `Scanner` holds per-thread scratch memory; create one per thread (they
 //! are cheap) and reuse it across prompts.
 
 use crate::bytecode::Program;
+use crate::decode::{DecodeLimits, DecodedView, Encoding};
 use crate::ir::VarId;
-use crate::keywords::KeywordHits;
+use crate::keywords::{KeywordHits, PatternId};
 use crate::llm::{Deferred, LlmFailure, LlmFailurePolicy, LlmStage};
 use crate::llm::{LlmJudge, LlmVerdict};
 use crate::rules::{CompiledRule, Rules};
@@ -47,6 +66,13 @@ pub struct ScanOptions {
     pub max_prompt_bytes: Option<usize>,
     /// How the LLM stage runs: concurrency, deadline, failure policy.
     pub llm: crate::llm::LlmOptions,
+    /// Also match keywords in the decoded views of the prompt's encoded runs
+    /// (base64, base32, hex, `%`-encoding, HTML entities, one nested layer),
+    /// within these limits; `None` (the default, like the reference): no
+    /// decoding. Keywords, not semantics or LLM prompts, see the views; see
+    /// the module doc of [`crate::scanner`] and [`crate::decode`]. The
+    /// streaming scanner ([`crate::StreamScanner`]) ignores this option.
+    pub decode: Option<DecodeLimits>,
 }
 
 /// One keyword variable that matched.
@@ -58,6 +84,12 @@ pub struct KeywordMatch {
     pub start: usize,
     /// Byte offset one past its end.
     pub end: usize,
+    /// Set when the keyword matched only in a decoded view
+    /// ([`ScanOptions::decode`]): the view's encoding (innermost layer);
+    /// `start`..`end` is then the encoded run's span in the scanned text.
+    /// Absent from JSON when not set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Encoding>,
 }
 
 /// A semantic variable that was evaluated.
@@ -150,6 +182,58 @@ pub struct Scanner<'r> {
     order: Vec<u32>,
     /// Per variable of the rule being evaluated: whether it was evaluated.
     evaluated: Vec<bool>,
+    /// Keyword patterns found in decoded views only (empty without decoding).
+    decoded: DecodedHits,
+}
+
+/// The keyword patterns of one scan that matched in a decoded view and not
+/// in the prompt itself (checked first), with where the run was.
+#[derive(Default)]
+struct DecodedHits {
+    /// Bit per pattern: matched in some view.
+    bits: Vec<u64>,
+    /// The patterns, in the order found, with the run's span and encoding.
+    list: Vec<(PatternId, usize, usize, Encoding)>,
+    /// Pattern index -> position in `list`.
+    at: std::collections::HashMap<u32, usize>,
+    /// Scratch for scanning one view.
+    hits: KeywordHits,
+}
+
+impl DecodedHits {
+    fn clear(&mut self) {
+        if !self.list.is_empty() {
+            self.bits.iter_mut().for_each(|w| *w = 0);
+            self.list.clear();
+            self.at.clear();
+        }
+    }
+
+    fn contains(&self, p: PatternId) -> bool {
+        let i = p.0 as usize;
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn insert(&mut self, p: PatternId, span: &std::ops::Range<usize>, encoding: Encoding) {
+        let i = p.0 as usize;
+        if self.bits.len() <= i / 64 {
+            self.bits.resize(i / 64 + 1, 0);
+        }
+        if let Some(w) = self.bits.get_mut(i / 64) {
+            if *w & (1 << (i % 64)) == 0 {
+                *w |= 1 << (i % 64);
+                self.at.insert(p.0, self.list.len());
+                self.list.push((p, span.start, span.end, encoding));
+            }
+        }
+    }
+
+    fn span(&self, p: PatternId) -> Option<(usize, usize, Encoding)> {
+        let &i = self.at.get(&p.0)?;
+        self.list.get(i).map(|&(_, s, e, enc)| (s, e, enc))
+    }
 }
 
 impl<'r> Scanner<'r> {
@@ -166,6 +250,7 @@ impl<'r> Scanner<'r> {
             touched: Vec::new(),
             order: Vec::new(),
             evaluated: Vec::new(),
+            decoded: DecodedHits::default(),
         }
     }
 
@@ -300,6 +385,7 @@ impl<'r> Scanner<'r> {
         let rules = self.rules;
         self.llm.start_scan();
         rules.engine.scan(text, &mut self.hits);
+        self.scan_views(text);
         // Which rules to look at: those touched by a hit, and the idle ones.
         let n = rules.rules.len();
         self.touched.clear();
@@ -310,6 +396,11 @@ impl<'r> Scanner<'r> {
             self.order.extend(0..n as u32);
         } else {
             for p in self.hits.list.iter().chain(&self.hits.pending_list) {
+                for &r in &rules.pattern_rules[p.0 as usize] {
+                    mark(&mut self.touched, &mut self.order, r);
+                }
+            }
+            for &(p, ..) in &self.decoded.list {
                 for &r in &rules.pattern_rules[p.0 as usize] {
                     mark(&mut self.touched, &mut self.order, r);
                 }
@@ -336,6 +427,43 @@ impl<'r> Scanner<'r> {
             self.finish_llm(text, &mut result);
         }
         result
+    }
+
+    /// With [`ScanOptions::decode`]: finds the decoded views of `text` and
+    /// records the patterns that match in a view but not in `text` (pending
+    /// regexes of a view are verified at once). Without it, or on a blank
+    /// prompt, leaves no decoded hits.
+    fn scan_views(&mut self, text: &str) {
+        self.decoded.clear();
+        let Some(limits) = self.options.decode else {
+            return;
+        };
+        if crate::casefold::is_blank(text) {
+            return;
+        }
+        let engine = &self.rules.engine;
+        let views: Vec<DecodedView> = crate::decode::decoded_views(text, &limits);
+        let d = &mut self.decoded;
+        for view in &views {
+            engine.scan(&view.text, &mut d.hits);
+            for i in 0..d.hits.list.len() {
+                let Some(&p) = d.hits.list.get(i) else { break };
+                if !self.hits.is_match(p) {
+                    d.insert(p, &view.span, view.encoding);
+                }
+            }
+            for i in 0..d.hits.pending_list.len() {
+                let Some(&p) = d.hits.pending_list.get(i) else {
+                    break;
+                };
+                if self.hits.is_match(p) || d.contains(p) {
+                    continue;
+                }
+                if engine.resolve(&view.text, p, &mut d.hits) {
+                    d.insert(p, &view.span, view.encoding);
+                }
+            }
+        }
     }
 
     /// Runs the LLM stage for the rules deferred during this scan and adds
@@ -381,7 +509,7 @@ impl<'r> Scanner<'r> {
         let mut pending = false;
         let mut touched = false;
         for &(v, p) in &rule.keyword_vars {
-            if self.hits.is_match(p) {
+            if self.hits.is_match(p) || self.decoded.contains(p) {
                 self.state.set(v.index(), Truth::True);
                 touched = true;
             } else if self.hits.is_pending(p) {
@@ -405,7 +533,8 @@ impl<'r> Scanner<'r> {
             // rule reports all of its keywords, so it resolves them all).
             for &(v, p) in &rule.keyword_vars {
                 if self.hits.is_pending(p) {
-                    let value = self.rules.engine.resolve(text, p, &mut self.hits);
+                    let value = self.rules.engine.resolve(text, p, &mut self.hits)
+                        || self.decoded.contains(p);
                     self.state.set(v.index(), Truth::from_bool(value));
                     verdict = rule.program.eval(&self.state, &mut self.stack);
                     if verdict == Truth::False && !self.options.debug {
@@ -532,10 +661,18 @@ impl<'r> Scanner<'r> {
                 .keyword_vars
                 .iter()
                 .filter_map(|&(v, p)| {
-                    self.hits.span(p).map(|(start, end)| KeywordMatch {
+                    let (start, end, decoded) = match self.hits.span(p) {
+                        Some((start, end)) => (start, end, None),
+                        None => {
+                            let (start, end, enc) = self.decoded.span(p)?;
+                            (start, end, Some(enc))
+                        }
+                    };
+                    Some(KeywordMatch {
                         var: rule.var_names[v.index()].clone(),
                         start,
                         end,
+                        decoded,
                     })
                 })
                 .collect(),

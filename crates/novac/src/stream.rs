@@ -53,6 +53,9 @@
 //! * Offsets are byte offsets from the start of the stream. A stream that is
 //!   blank so far (only white space) reports nothing, as a blank prompt
 //!   matches no keyword.
+//! * No decoded views: the stream is matched as written; encoded runs are
+//!   not decoded ([`crate::ScanOptions::decode`] applies to
+//!   [`crate::Scanner`] only).
 //!
 //! # Memory and the window
 //!
@@ -811,6 +814,7 @@ impl<'r> StreamScanner<'r> {
                                 var: rule.var_names[v.index()].clone(),
                                 start,
                                 end,
+                                decoded: None,
                             })
                         })
                         .collect();

@@ -77,6 +77,8 @@ class RuleResult:
     @property
     def matching_keywords(self) -> List[str]: ...
     @property
+    def decoded(self) -> Dict[str, str]: ...
+    @property
     def semantic_scores(self) -> Dict[str, float]: ...
     @property
     def semantic_matches(self) -> Dict[str, bool]: ...
@@ -135,6 +137,7 @@ class Rules:
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
         max_prompt_bytes: Optional[int] = None,
+        decode: bool = False,
     ) -> ScanResult: ...
     def scan_many(
         self,
@@ -146,6 +149,7 @@ class Rules:
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
         max_prompt_bytes: Optional[int] = None,
+        decode: bool = False,
     ) -> List[ScanResult]: ...
     @property
     def rule_names(self) -> List[str]: ...

@@ -56,6 +56,10 @@ pub struct McpArgs {
     /// Normalise prompts first (NFKC, look-alike letters, zero-width characters).
     #[arg(long)]
     normalize: bool,
+    /// Also match keywords in what encoded runs decode to (base64, base32,
+    /// hex, %-encoding, HTML entities, one nested layer).
+    #[arg(long)]
+    decode: bool,
     /// Refuse (NOT AUTHORIZED, fail closed) prompts larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     max_prompt_bytes: Option<usize>,
@@ -197,6 +201,7 @@ pub fn run(args: McpArgs) -> Result<u8> {
         options: ScanOptions {
             normalize: args.normalize,
             max_prompt_bytes: args.max_prompt_bytes,
+            decode: args.decode.then(novac::decode::DecodeLimits::default),
             llm: llm_options,
             ..ScanOptions::default()
         },

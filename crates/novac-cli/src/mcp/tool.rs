@@ -80,7 +80,8 @@ fn rule_schema() -> Value {
                     "properties": {
                         "var": {"type": "string"},
                         "start": {"type": "integer"},
-                        "end": {"type": "integer"}
+                        "end": {"type": "integer"},
+                        "decoded": {"type": "string", "description": "Set when the keyword matched only in a decoded run (--decode): the run's encoding; start/end are the run's span."}
                     },
                     "required": ["var", "start", "end"]
                 }
