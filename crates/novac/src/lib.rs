@@ -69,6 +69,7 @@ mod scanner;
 pub mod semantic;
 mod shared_str;
 pub mod stream;
+mod suggest;
 mod truth;
 
 pub use bundle::BundleError;
