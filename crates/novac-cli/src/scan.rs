@@ -114,7 +114,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
                 .map_init(new_scanner, |scanner, chunk| {
                     let texts: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
                     scanner.try_scan_batch(&texts).map_err(|(i, e)| {
-                        anyhow::Error::new(e).context(format!("prompt {}", chunk[i].id))
+                        anyhow::Error::new(e).context(format!(
+                            "prompt {}",
+                            chunk.get(i).map_or(&serde_json::Value::Null, |p| &p.id)
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -235,6 +238,7 @@ fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {
     })
 }
 
+#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
 fn rule_json(r: &RuleResult) -> serde_json::Value {
     let spans: serde_json::Map<String, serde_json::Value> = r
         .keywords

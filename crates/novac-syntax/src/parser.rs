@@ -240,7 +240,9 @@ fn check_nesting(chunk: &str, max_depth: usize) -> Result<(), Box<Diagnostic>> {
                 }
                 let is_word = c.is_alphanumeric() || c == '_' || c == '$';
                 if !previous_is_word && is_word {
-                    let word: String = line[i..]
+                    let word: String = line
+                        .get(i..)
+                        .unwrap_or("")
                         .chars()
                         .take_while(|c| c.is_alphanumeric() || *c == '_')
                         .collect();

@@ -196,14 +196,12 @@ pub(crate) fn check_rule(
     let cond = resolve_condition(expr, &mut vars, diags);
     if has_unknown {
         // The variables are probably defined in the misspelled section: do not cascade.
-        let mut i = before_resolve;
-        while i < diags.len() {
-            if diags[i].code == codes::UNDEFINED_VARIABLE.id {
-                diags.remove(i);
-            } else {
-                i += 1;
-            }
-        }
+        let mut index = 0;
+        diags.retain(|d| {
+            let keep = index < before_resolve || d.code != codes::UNDEFINED_VARIABLE.id;
+            index += 1;
+            keep
+        });
     }
     candidate_limit_lint(expr, &vars, diags);
 
