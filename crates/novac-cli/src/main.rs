@@ -17,6 +17,7 @@ mod compile;
 mod fmt;
 mod input;
 pub(crate) mod llm_config;
+mod load;
 mod mcp;
 mod sarif;
 mod scan;

@@ -1,9 +1,9 @@
 //! `novac scan`: scan prompts with rules and print what matched.
 
 use crate::input::{for_each_batch, InputFormat, Prompt};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use novac::{Compiler, RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
+use novac::{RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
 use rayon::prelude::*;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
@@ -69,7 +69,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             .build_global()
             .context("cannot start threads")?;
     }
-    let rules = compile_with(&args.rules, &args.semantic)?;
+    let rules = crate::load::compile_with(&args.rules, &args.semantic)?;
     crate::semantic::warn_without_model(&rules, &args.semantic)?;
     let embeds = rules.embedder().is_some();
     let llm = crate::llm_config::setup(&args.llm)?;
@@ -192,41 +192,6 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         );
     }
     Ok(if any_match { 0 } else { 1 })
-}
-
-/// Compiles the rule paths, printing diagnostics of failing files to stderr;
-/// rules with semantics fail closed at scan time (no model).
-#[allow(dead_code)]
-pub fn compile(paths: &[PathBuf]) -> Result<Rules> {
-    compile_with(paths, &crate::semantic::SemanticArgs::default())
-}
-
-/// [`compile`] with the semantic options (a model, or the reference's fail-closed behaviour).
-pub fn compile_with(paths: &[PathBuf], semantic: &crate::semantic::SemanticArgs) -> Result<Rules> {
-    if let Some(rules) = crate::compile::with_bundles(paths, semantic)? {
-        return Ok(rules);
-    }
-    let mut compiler = Compiler::new();
-    crate::semantic::configure(&mut compiler, semantic)?;
-    let mut failed = false;
-    for path in paths {
-        match compiler.add_path(path) {
-            Ok(_) => {}
-            Err(e @ novac::CompileError::Io { .. }) => return Err(e.into()),
-            Err(_) => failed = true,
-        }
-    }
-    if failed {
-        let color = crate::stderr_color();
-        for report in compiler.reports() {
-            for d in report.diagnostics.iter().filter(|d| d.is_error()) {
-                eprintln!("{}\n", d.render(&report.origin, &report.text, color));
-            }
-        }
-        let errors: usize = compiler.reports().iter().map(|r| r.errors()).sum();
-        bail!("the rules have {errors} error(s); run `novac check` for details");
-    }
-    Ok(compiler.build()?)
 }
 
 fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {

@@ -31,6 +31,7 @@
 pub mod ast;
 pub mod codes;
 pub mod diagnostic;
+mod grammar;
 mod parser;
 pub mod span;
 mod syntax_error;

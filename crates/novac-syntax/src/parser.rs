@@ -14,17 +14,13 @@
 use crate::ast::{self, *};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::grammar::{NovaGrammar, Rule};
 use crate::span::{Span, Spanned};
 use crate::syntax_error::from_pest_error;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser as _;
 use std::sync::OnceLock;
-
-/// The pest parser generated from `grammar/nova.pest`.
-#[derive(pest_derive::Parser)]
-#[grammar = "../../grammar/nova.pest"]
-pub struct NovaGrammar;
 
 /// How deeply a condition may nest parentheses and `not`s.
 pub const MAX_CONDITION_DEPTH: usize = 64;

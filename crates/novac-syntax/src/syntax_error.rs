@@ -3,7 +3,7 @@
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::parser::Rule;
+use crate::grammar::Rule;
 use crate::span::Span;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
