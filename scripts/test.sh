@@ -6,7 +6,8 @@
 # the Python bindings' tests.
 #
 # Usage: scripts/test.sh            (from the repository root)
-# Environment: NOVAC_VENV (default .venv), CARGO_TEST_ARGS (extra args).
+# Environment: NOVAC_VENV (default .venv), CARGO_TEST_ARGS (extra args),
+# CARGO_TARGET_DIR (honoured), NOVAC_SKIP_FUZZ=1 (skip the fuzz smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,6 +23,9 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 export NOVAC_PYTHON="$venv/bin/python"
+# Where cargo puts binaries: honours CARGO_TARGET_DIR (and build.target-dir).
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+    | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -61,7 +65,7 @@ rm -rf "$fresh"
 
 step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)"
 cargo build --quiet -p novac-cli
-NOVAC_BIN="$root/target/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
+NOVAC_BIN="$target_dir/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
 
 step "fuzz smoke: each cargo-fuzz target for 15 s (scripts/fuzz.sh; ~2 min install + ~5 min build cold)"
 if [ "${NOVAC_SKIP_FUZZ:-0}" = 1 ]; then
