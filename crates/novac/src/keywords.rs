@@ -750,7 +750,11 @@ impl KeywordEngine {
                         ),
                         None => {
                             let hir = crate::keyword_regex::hir(rust, *case_insensitive)?;
-                            let plan = plans.plan(&hir, rust, *case_insensitive);
+                            let plan = if limits.atomless_regexes {
+                                RegexPlan::Slow("forced: CompileLimits::atomless_regexes".into())
+                            } else {
+                                plans.plan(&hir, rust, *case_insensitive)
+                            };
                             let verifier = match mode {
                                 Verifiers::Lazy => crate::keyword_regex::LazyVerifier::new(
                                     rust,
