@@ -49,9 +49,14 @@ for t in "${targets[@]}"; do
     # Seed the corpus from the checked-in seeds (fuzz/seeds/<target>), if any.
     if [ -d "seeds/$t" ]; then cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true; fi
     log=$(mktemp)
-    echo "==> fuzz $t for ${seconds}s"
+    # A Unicode-heavy dictionary (fuzz/dict/): the target's own, else the shared one.
+    dict=dict/$t.dict
+    [ -f "$dict" ] || dict=dict/nova.dict
+    dict_arg=()
+    [ -f "$dict" ] && dict_arg=(-dict="$dict")
+    echo "==> fuzz $t for ${seconds}s${dict_arg:+ with $dict}"
     set +e
-    nice -n "$nice_level" "$bin/$t" "corpus/$t" \
+    nice -n "$nice_level" "$bin/$t" "corpus/$t" "${dict_arg[@]}" \
         -artifact_prefix="artifacts/$t/" -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 > "$log" 2>&1
     rc=$?

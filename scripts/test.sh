@@ -93,6 +93,27 @@ else
     echo "cargo audit: SKIPPED, cargo-audit could not be installed"
 fi
 
+step "supply chain: cargo deny (licences, bans, duplicate versions, sources; advisories when the database can be had)"
+# deny.toml says what is allowed. Installing cargo-deny takes ~DENY_INSTALL
+# cold on 2 cores; the checks take seconds.
+if command -v cargo-deny > /dev/null 2>&1 || cargo install --locked --quiet cargo-deny; then
+    cargo deny --log-level error check licenses bans sources
+    echo "cargo deny: licences, bans and sources are clean (duplicate versions are warnings)"
+    deny_log=$(mktemp)
+    if timeout 180 cargo deny --log-level error check advisories > "$deny_log" 2>&1; then
+        echo "cargo deny: no known advisories"
+    elif grep -qiE "fetch|network|resolve|connect|git operation|timed out|failed to open advisory" "$deny_log" \
+        && ! grep -qE "RUSTSEC-[0-9]{4}-[0-9]{4}" "$deny_log"; then
+        echo "cargo deny advisories: SKIPPED, the advisory database could not be fetched (no network):"
+        tail -n 3 "$deny_log" | sed 's/^/    /'
+    else
+        cat "$deny_log"; echo "cargo deny found advisories (see above)"; exit 1
+    fi
+    rm -f "$deny_log"
+else
+    echo "cargo deny: SKIPPED, cargo-deny could not be installed"
+fi
+
 step "novac check on the public rules and our rulesets"
 if [ -d ../shared/corpus/nova-rules ]; then
     cargo run --quiet -p novac-cli -- check ../shared/corpus/nova-rules > /dev/null
