@@ -5,7 +5,8 @@
 # fuzz/artifacts/<target>/ (turn it into a regression test, see fuzz/README.md).
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   (default 60, all targets)
-# Environment: FUZZ_JOBS (parallel targets, default 1), FUZZ_NICE (nice level, default 10).
+# Environment: FUZZ_JOBS (parallel targets, default 1), FUZZ_NICE (nice level, default 10),
+# CARGO_TARGET_DIR (honoured: the binaries are looked for there).
 #
 # cargo-fuzz needs nightly compiler flags (-Zsanitizer); on a stable
 # toolchain RUSTC_BOOTSTRAP=1 unlocks them. cargo-fuzz itself is installed
@@ -31,7 +32,15 @@ fi
 
 echo "building ${#targets[@]} fuzz target(s): ${targets[*]}"
 nice -n "$nice_level" cargo fuzz build -O
-bin=target/x86_64-unknown-linux-gnu/release
+# The fuzz workspace's target directory (CARGO_TARGET_DIR when set, else
+# fuzz/target), as cargo itself resolves it.
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin=$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release
+if [ ! -d "$bin" ]; then
+    echo "fuzz binaries not found in $bin" >&2
+    exit 2
+fi
 
 failed=0
 summary=()
@@ -40,9 +49,14 @@ for t in "${targets[@]}"; do
     # Seed the corpus from the checked-in seeds (fuzz/seeds/<target>), if any.
     if [ -d "seeds/$t" ]; then cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true; fi
     log=$(mktemp)
-    echo "==> fuzz $t for ${seconds}s"
+    # A Unicode-heavy dictionary (fuzz/dict/): the target's own, else the shared one.
+    dict=dict/$t.dict
+    [ -f "$dict" ] || dict=dict/nova.dict
+    dict_arg=()
+    [ -f "$dict" ] && dict_arg=(-dict="$dict")
+    echo "==> fuzz $t for ${seconds}s${dict_arg:+ with $dict}"
     set +e
-    nice -n "$nice_level" "$bin/$t" "corpus/$t" \
+    nice -n "$nice_level" "$bin/$t" "corpus/$t" "${dict_arg[@]}" \
         -artifact_prefix="artifacts/$t/" -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 > "$log" 2>&1
     rc=$?

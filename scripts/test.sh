@@ -6,7 +6,8 @@
 # the Python bindings' tests.
 #
 # Usage: scripts/test.sh            (from the repository root)
-# Environment: NOVAC_VENV (default .venv), CARGO_TEST_ARGS (extra args).
+# Environment: NOVAC_VENV (default .venv), CARGO_TEST_ARGS (extra args),
+# CARGO_TARGET_DIR (honoured), NOVAC_SKIP_FUZZ=1 (skip the fuzz smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -22,6 +23,9 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 export NOVAC_PYTHON="$venv/bin/python"
+# Where cargo puts binaries: honours CARGO_TARGET_DIR (and build.target-dir).
+target_dir=$(cargo metadata --format-version 1 --no-deps \
+    | "$venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -61,7 +65,7 @@ rm -rf "$fresh"
 
 step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)"
 cargo build --quiet -p novac-cli
-NOVAC_BIN="$root/target/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
+NOVAC_BIN="$target_dir/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
 
 step "novac serve over HTTP: scan contract, reloads, limits, auth, slow/vanishing clients, shutdown (tests/serve, ~5 s)"
 cargo build --quiet -p novac-cli
@@ -103,6 +107,27 @@ if command -v cargo-audit > /dev/null 2>&1 || cargo install --locked --quiet car
     rm -f "$audit_log"
 else
     echo "cargo audit: SKIPPED, cargo-audit could not be installed"
+fi
+
+step "supply chain: cargo deny (licences, bans, duplicate versions, sources; advisories when the database can be had)"
+# deny.toml says what is allowed. Installing cargo-deny takes ~DENY_INSTALL
+# cold on 2 cores; the checks take seconds.
+if command -v cargo-deny > /dev/null 2>&1 || cargo install --locked --quiet cargo-deny; then
+    cargo deny --log-level error check licenses bans sources
+    echo "cargo deny: licences, bans and sources are clean (duplicate versions are warnings)"
+    deny_log=$(mktemp)
+    if timeout 180 cargo deny --log-level error check advisories > "$deny_log" 2>&1; then
+        echo "cargo deny: no known advisories"
+    elif grep -qiE "fetch|network|resolve|connect|git operation|timed out|failed to open advisory" "$deny_log" \
+        && ! grep -qE "RUSTSEC-[0-9]{4}-[0-9]{4}" "$deny_log"; then
+        echo "cargo deny advisories: SKIPPED, the advisory database could not be fetched (no network):"
+        tail -n 3 "$deny_log" | sed 's/^/    /'
+    else
+        cat "$deny_log"; echo "cargo deny found advisories (see above)"; exit 1
+    fi
+    rm -f "$deny_log"
+else
+    echo "cargo deny: SKIPPED, cargo-deny could not be installed"
 fi
 
 step "novac check on the public rules and our rulesets"

@@ -14,17 +14,11 @@
 //!   `../shared/corpus/nova-rules` (read from there, never copied).
 
 use novac::{Compiler, Scanner};
-use novac_conformance::{data_dir, public_rules};
+use novac_conformance::{
+    candidate_prompts, data_dir, expand_prompt, public_rules, read_json, rule_chunks,
+};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn compile_text(origin: &str, text: &str) -> Result<novac::Rules, String> {
     let mut compiler = Compiler::new();
@@ -121,54 +115,6 @@ fn parse_acceptance_matches_reference() {
         stale_exceptions.is_empty(),
         "documented exceptions that no longer differ: {stale_exceptions:?}"
     );
-}
-
-/// Splits a rule file into (rule name, rule text) at each line starting with `rule NAME`.
-fn rule_chunks(text: &str) -> Vec<(String, String)> {
-    let mut chunks: Vec<(String, String)> = Vec::new();
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let name = trimmed.strip_prefix("rule ").map(|rest| {
-            rest.trim_start()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect::<String>()
-        });
-        match name {
-            Some(name) if !name.is_empty() => chunks.push((name, line.to_string())),
-            _ => {
-                if let Some((_, chunk)) = chunks.last_mut() {
-                    chunk.push_str(line);
-                }
-            }
-        }
-    }
-    chunks
-}
-
-/// A prompt item of a `*.prompts.json` file.
-fn expand_prompt(item: &Value) -> String {
-    match item {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => {
-            let get = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("");
-            let count = o.get("count").and_then(Value::as_u64).unwrap_or(0) as usize;
-            format!(
-                "{}{}{}",
-                get("prefix"),
-                get("repeat").repeat(count),
-                get("suffix")
-            )
-        }
-        other => panic!("bad prompt item {other}"),
-    }
-}
-
-fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Compares novac's verdicts with one expected rule-results object; returns mismatch descriptions.
@@ -338,41 +284,6 @@ fn scan_verdicts_match_reference() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// Every prompt a public-rules expectation may refer to, by sha256.
-fn candidate_prompts(public: &Path) -> HashMap<String, String> {
-    let mut prompts = HashMap::new();
-    for yaml in ["tests/basic_rule_tests.yaml", "tests/injection_tests.yaml"] {
-        let Ok(text) = std::fs::read_to_string(public.join(yaml)) else {
-            continue;
-        };
-        let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-        for test in doc["tests"].as_sequence().into_iter().flatten() {
-            let mut items: Vec<&str> = test["prompt"].as_str().into_iter().collect();
-            items.extend(
-                test["prompts"]
-                    .as_sequence()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p.as_str()),
-            );
-            for p in items {
-                prompts.insert(sha256(p), p.to_string());
-            }
-        }
-    }
-    let cases = data_dir().join("scan").join("cases");
-    for entry in std::fs::read_dir(cases).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.to_string_lossy().ends_with(".prompts.json") {
-            for item in read_json(&path).as_array().into_iter().flatten() {
-                let p = expand_prompt(item);
-                prompts.insert(sha256(&p), p);
-            }
-        }
-    }
-    prompts
 }
 
 #[test]

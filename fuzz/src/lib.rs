@@ -453,3 +453,190 @@ pub fn naive_keyword(pattern: &novac::ir::KeywordPattern, text: &str) -> bool {
             .unwrap_or(false),
     }
 }
+
+/// Real rules (this repository's `rulesets/`), the seeds of [`MutatedRules`].
+pub const REAL_RULES: &[&str] = &[
+    include_str!("../../rulesets/credentials-secrets.nov"),
+    include_str!("../../rulesets/dangerous-code.nov"),
+    include_str!("../../rulesets/hidden-unicode.nov"),
+    include_str!("../../rulesets/jailbreak.nov"),
+    include_str!("../../rulesets/multilingual-injection.nov"),
+    include_str!("../../rulesets/prompt-injection.nov"),
+];
+
+/// Section names misspelt with accents, other scripts, look-alikes,
+/// full-width colons, combining marks and direction marks.
+pub const MISSPELT_SECTIONS: &[&str] = &[
+    "ééé condition:",
+    "conditión:",
+    "condítion:",
+    "cоndition:",           // Cyrillic о
+    "сondition:",           // Cyrillic с
+    "condition：",          // full-width colon
+    "conditio\u{301}n:",    // combining acute
+    "\u{200f}condition:",   // right-to-left mark
+    "condition\u{202e}:",   // right-to-left override
+    "\u{feff}keywords:",    // byte-order mark
+    "kéywords:",
+    "ключевые слова:",
+    "关键词:",
+    "키워드:",
+    "الشرط:",
+    "תנאי:",
+    "𝒸𝑜𝓃𝒹𝒾𝓉𝒾𝑜𝓃:",
+    "𝐤𝐞𝐲𝐰𝐨𝐫𝐝𝐬:",
+    "sémantics:",
+    "ｍｅｔａ:",
+    "llm\u{0308}:",
+    "é:",
+    "ééé:",
+    "\u{1F600}:",
+];
+
+/// Operators and quantifiers in other scripts and look-alikes.
+pub const FOREIGN_OPERATORS: &[&str] = &[
+    "и", "или", "не", "و", "أو", "ليس", "או", "לא", "和", "或", "非", "그리고", "∧", "∨", "¬",
+    "аnd", "оr", "nоt", "ａｎｄ", "ｏｒ", "ａｎｙ ｏｆ", "аny of", "all оf", "２ of",
+    "$\u{301}", "＄k", "keywords.＊", "（", "）", "\u{2066}and\u{2069}",
+];
+
+/// Characters inserted anywhere: combining marks, direction marks and
+/// isolates, zero-width characters, 4-byte characters, the BOM.
+pub const INSERTIONS: &[&str] = &[
+    "\u{301}", "\u{308}", "\u{20dd}", "\u{200f}", "\u{200e}", "\u{202e}", "\u{2067}",
+    "\u{200b}", "\u{200d}", "\u{feff}", "\u{1F600}", "\u{1D4B8}", "\u{10FFFD}", "\u{E0041}",
+    "\u{1F1EB}\u{1F1F7}", "ß", "İ", "Σ", "\u{a0}", "\u{3000}", "\r", "\u{85}", "\u{2028}",
+];
+
+/// One edit of a real rule.
+#[derive(Clone, Debug)]
+pub enum Mutation {
+    /// Replace the n-th section header (line ending in `:`) with a misspelling.
+    Section(usize, &'static str),
+    /// Replace the n-th `and`/`or`/`not`/`of`/`any`/`all` word with a foreign one.
+    Operator(usize, &'static str),
+    /// Insert a character at the n-th character boundary (modulo the length).
+    Insert(usize, &'static str),
+    /// Replace the n-th character with a look-alike or a 4-byte character.
+    Replace(usize, &'static str),
+}
+
+/// A real rule file after a few structure-aware edits (the `mutate` target).
+#[derive(Clone, Debug)]
+pub struct MutatedRules {
+    /// Which of [`REAL_RULES`].
+    pub seed: usize,
+    /// The edits, applied in order.
+    pub mutations: Vec<Mutation>,
+}
+
+impl<'a> Arbitrary<'a> for MutatedRules {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<MutatedRules> {
+        let seed = u.choose_index(REAL_RULES.len())?;
+        let mut mutations = Vec::new();
+        for _ in 0..u.int_in_range(1..=4)? {
+            let at: usize = u.arbitrary()?;
+            mutations.push(match u.int_in_range(0..=3)? {
+                0 => Mutation::Section(at, pick(u, MISSPELT_SECTIONS)?),
+                1 => Mutation::Operator(at, pick(u, FOREIGN_OPERATORS)?),
+                2 => Mutation::Insert(at, pick(u, INSERTIONS)?),
+                _ => Mutation::Replace(at, pick(u, INSERTIONS)?),
+            });
+        }
+        Ok(MutatedRules { seed, mutations })
+    }
+}
+
+impl MutatedRules {
+    /// The mutated source.
+    pub fn source(&self) -> String {
+        let mut text = REAL_RULES
+            .get(self.seed % REAL_RULES.len())
+            .copied()
+            .unwrap_or_default()
+            .to_string();
+        for m in &self.mutations {
+            text = apply(&text, m);
+        }
+        text
+    }
+}
+
+/// `text` with one mutation applied (always at character boundaries).
+pub fn apply(text: &str, mutation: &Mutation) -> String {
+    let boundaries: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    let splice = |start: usize, end: usize, with: &str| {
+        let mut out = String::with_capacity(text.len() + with.len());
+        out.push_str(text.get(..start).unwrap_or(""));
+        out.push_str(with);
+        out.push_str(text.get(end..).unwrap_or(""));
+        out
+    };
+    match mutation {
+        Mutation::Section(n, with) => {
+            let headers: Vec<(usize, usize)> = line_spans(text)
+                .filter(|&(s, e)| text.get(s..e).is_some_and(|l| l.trim_end().ends_with(':')))
+                .collect();
+            match headers.get(n % headers.len().max(1)) {
+                Some(&(s, e)) => {
+                    let indent = text.get(s..e).map_or(0, |l| l.len() - l.trim_start().len());
+                    splice(s + indent, e, with)
+                }
+                None => text.to_string(),
+            }
+        }
+        Mutation::Operator(n, with) => {
+            let words: Vec<(usize, usize)> = word_spans(text)
+                .filter(|&(s, e)| {
+                    matches!(text.get(s..e), Some("and" | "or" | "not" | "of" | "any" | "all"))
+                })
+                .collect();
+            match words.get(n % words.len().max(1)) {
+                Some(&(s, e)) => splice(s, e, with),
+                None => text.to_string(),
+            }
+        }
+        Mutation::Insert(n, with) => {
+            let at = boundaries.get(n % boundaries.len()).copied().unwrap_or(0);
+            splice(at, at, with)
+        }
+        Mutation::Replace(n, with) => {
+            let i = n % boundaries.len().saturating_sub(1).max(1);
+            match (boundaries.get(i), boundaries.get(i + 1)) {
+                (Some(&s), Some(&e)) => splice(s, e, with),
+                _ => text.to_string(),
+            }
+        }
+    }
+}
+
+/// Byte spans of the lines of `text`, without their `\n`.
+fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = 0;
+    text.split('\n').map(move |line| {
+        let span = (start, start + line.len());
+        start += line.len() + 1;
+        span
+    })
+}
+
+/// Byte spans of the ASCII words of `text`.
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        match (c.is_ascii_alphabetic(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    spans.into_iter()
+}

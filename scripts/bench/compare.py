@@ -43,6 +43,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+from cargo_target import target_path  # noqa: E402
+
 WORKLOADS = [
     ("public_en", "public rules x 2 KB en"),
     ("public_ru", "public rules x 2 KB ru"),
@@ -277,7 +279,7 @@ def fmt_ratio(a, b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=os.path.join(ROOT, "target", "bench-data"), help="where workloads are written")
+    ap.add_argument("--data", default=target_path("bench-data"), help="where workloads are written")
     ap.add_argument("--rules-dir", default=os.path.normpath(os.path.join(ROOT, "..", "shared", "corpus", "nova-rules")))
     ap.add_argument("--ref-seconds", type=float, default=30.0, help="time budget of the reference per workload (≤ 60 s)")
     ap.add_argument("--novac-seconds", type=float, default=2.0, help="minimum timed seconds per novac workload")

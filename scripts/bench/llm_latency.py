@@ -26,6 +26,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from cargo_target import target_path
+
 DELAY = 0.2
 K = 6
 P = 5
@@ -66,7 +68,7 @@ def rule_text():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--novac", default="target/release/novac")
+    ap.add_argument("--novac", default=target_path("release", "novac"))
     ap.add_argument("--concurrency", type=int, default=8)
     args = ap.parse_args()
 

@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from cargo_target import target_path
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A mix of benign and malicious prompts of everyday sizes (the checked-in
@@ -115,7 +117,7 @@ def nova_mcp_per_call(rules: Path, prompts: list[str], calls: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--novac", type=Path, default=ROOT / "target" / "release" / "novac")
+    parser.add_argument("--novac", type=Path, default=Path(target_path("release", "novac")))
     parser.add_argument("--rules", type=Path, default=ROOT / "rulesets")
     parser.add_argument("--prompts", type=Path, help="JSONL with a prompt field, or one prompt per line")
     parser.add_argument("--calls", type=int, default=100_000)

@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
+from cargo_target import target_path  # noqa: E402
 import compare  # noqa: E402  (workload loading and the reference's import guard)
 
 WORKLOADS = [
@@ -103,7 +104,7 @@ def per_call_overhead(novac, min_seconds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(ROOT, "target", "bench-data"))
+    ap.add_argument("--data", default=target_path("bench-data"))
     ap.add_argument("--rules-dir", default=os.path.join(ROOT, "..", "shared", "corpus", "nova-rules"))
     ap.add_argument("--ref-seconds", type=float, default=20.0)
     ap.add_argument("--novac-seconds", type=float, default=2.0)

@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from cargo_target import target_path
+
 # name, regex body (Python syntax, as written in a rule), prompt builder (n -> text)
 CASES = [
     ("nested quantifier", r"(a+)+$", lambda n: "a" * (n - 1) + "!"),
@@ -134,7 +136,7 @@ def main() -> int:
 
     import novac
 
-    tmp = os.path.join("target", "redos")
+    tmp = target_path("redos")
     os.makedirs(tmp, exist_ok=True)
     rows = []
     raw = []

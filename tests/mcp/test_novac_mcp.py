@@ -1,6 +1,6 @@
 """`novac mcp` with the official MCP Python SDK (PyPI `mcp`) as the client.
 
-The server is the real binary (``$NOVAC_BIN``, default ``target/debug/novac``;
+The server is the real binary (``$NOVAC_BIN``, default ``$CARGO_TARGET_DIR/debug/novac`` or ``target/debug/novac``;
 ``scripts/test.sh`` builds it first). The SDK's default connection mode
 probes the 2026-07-28 ``server/discover`` first, which ``novac mcp``
 answers, so that session speaks the stateless revision; the classic
@@ -20,7 +20,12 @@ from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 ROOT = Path(__file__).resolve().parents[2]
-NOVAC = Path(os.environ.get("NOVAC_BIN", ROOT / "target" / "debug" / "novac"))
+NOVAC = Path(
+    os.environ.get(
+        "NOVAC_BIN",
+        Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve() / "debug" / "novac",
+    )
+)
 
 RULE = """rule PromptInjection
 {

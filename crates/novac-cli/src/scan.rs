@@ -1,9 +1,9 @@
 //! `novac scan`: scan prompts with rules and print what matched.
 
 use crate::input::{for_each_batch, InputFormat, Prompt};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use novac::{Compiler, RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
+use novac::{RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
 use rayon::prelude::*;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
@@ -74,7 +74,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             .build_global()
             .context("cannot start threads")?;
     }
-    let rules = compile_with(&args.rules, &args.semantic)?;
+    let rules = crate::load::compile_with(&args.rules, &args.semantic)?;
     crate::semantic::warn_without_model(&rules, &args.semantic)?;
     let embeds = rules.embedder().is_some();
     let llm = crate::llm_config::setup(&args.llm)?;
@@ -120,7 +120,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
                 .map_init(new_scanner, |scanner, chunk| {
                     let texts: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
                     scanner.try_scan_batch(&texts).map_err(|(i, e)| {
-                        anyhow::Error::new(e).context(format!("prompt {}", chunk[i].id))
+                        anyhow::Error::new(e).context(format!(
+                            "prompt {}",
+                            chunk.get(i).map_or(&serde_json::Value::Null, |p| &p.id)
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -197,41 +200,6 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     Ok(if any_match { 0 } else { 1 })
 }
 
-/// Compiles the rule paths, printing diagnostics of failing files to stderr;
-/// rules with semantics fail closed at scan time (no model).
-#[allow(dead_code)]
-pub fn compile(paths: &[PathBuf]) -> Result<Rules> {
-    compile_with(paths, &crate::semantic::SemanticArgs::default())
-}
-
-/// [`compile`] with the semantic options (a model, or the reference's fail-closed behaviour).
-pub fn compile_with(paths: &[PathBuf], semantic: &crate::semantic::SemanticArgs) -> Result<Rules> {
-    if let Some(rules) = crate::compile::with_bundles(paths, semantic)? {
-        return Ok(rules);
-    }
-    let mut compiler = Compiler::new();
-    crate::semantic::configure(&mut compiler, semantic)?;
-    let mut failed = false;
-    for path in paths {
-        match compiler.add_path(path) {
-            Ok(_) => {}
-            Err(e @ novac::CompileError::Io { .. }) => return Err(e.into()),
-            Err(_) => failed = true,
-        }
-    }
-    if failed {
-        let color = crate::stderr_color();
-        for report in compiler.reports() {
-            for d in report.diagnostics.iter().filter(|d| d.is_error()) {
-                eprintln!("{}\n", d.render(&report.origin, &report.text, color));
-            }
-        }
-        let errors: usize = compiler.reports().iter().map(|r| r.errors()).sum();
-        bail!("the rules have {errors} error(s); run `novac check` for details");
-    }
-    Ok(compiler.build()?)
-}
-
 pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {
     let results: Vec<serde_json::Value> = result.rules.iter().map(rule_json).collect();
     serde_json::json!({
@@ -241,6 +209,7 @@ pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Val
     })
 }
 
+#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
 fn rule_json(r: &RuleResult) -> serde_json::Value {
     let spans: serde_json::Map<String, serde_json::Value> = r
         .keywords

@@ -21,7 +21,7 @@
 use crate::sidecar::{self, Case, Sidecar, SidecarError, Stage};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use novac::{Compiler, LlmJudge, Rules, ScanOptions, Scanner};
+use novac::{LlmJudge, Rules, ScanOptions, Scanner};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -183,7 +183,7 @@ pub fn run(args: TestArgs) -> Result<u8> {
     for s in &sidecars {
         let key = canonical(&s.rule_file);
         if !compiled.contains_key(&key) {
-            let rules = compile(&s.rule_file, stages, &mut errors);
+            let rules = crate::load::compile_file(&s.rule_file, &stages.semantic, &mut errors);
             compiled.insert(key.clone(), rules);
         }
         let Some(Some(rules)) = compiled.get(&key) else {
@@ -348,38 +348,6 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Compiles one rule file; on failure records its errors and returns `None`.
-fn compile(path: &Path, stages: &Stages, errors: &mut Vec<String>) -> Option<Rules> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => {
-            errors.push(format!("{}: cannot read: {e}", path.display()));
-            return None;
-        }
-    };
-    let mut compiler = Compiler::new();
-    if let Err(e) = crate::semantic::configure(&mut compiler, &stages.semantic) {
-        errors.push(format!("{}: {e:#}", path.display()));
-        return None;
-    }
-    let origin = path.display().to_string();
-    if compiler.add_named_source(&origin, &text).is_err() {
-        for report in compiler.reports() {
-            for d in report.diagnostics.iter().filter(|d| d.is_error()) {
-                errors.push(d.render(&report.origin, &report.text, false));
-            }
-        }
-        return None;
-    }
-    match compiler.build() {
-        Ok(rules) => Some(rules),
-        Err(e) => {
-            errors.push(format!("{}: {e}", path.display()));
-            None
-        }
-    }
 }
 
 /// Checks that every case names a rule of the file, and every expected keyword a keyword of it.

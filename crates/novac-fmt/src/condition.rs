@@ -85,7 +85,7 @@ pub(crate) fn render(pieces: &[Piece], indent: usize) -> Vec<String> {
         match piece {
             Piece::Comment(text) => {
                 // Indent like the next line of tokens.
-                let next = pieces[i..].iter().find_map(|p| match p {
+                let next = pieces.iter().skip(i).find_map(|p| match p {
                     Piece::Tokens(t) => Some(t),
                     Piece::Comment(_) => None,
                 });
@@ -95,8 +95,10 @@ pub(crate) fn render(pieces: &[Piece], indent: usize) -> Vec<String> {
             Piece::Tokens(tokens) => {
                 let level = line_level(depth, tokens);
                 let mut line = " ".repeat(indent + 4 * level);
-                for (k, t) in tokens.iter().enumerate() {
-                    let glue = k == 0 || t == ")" || tokens[k - 1] == "(";
+                let mut previous: Option<&String> = None;
+                for t in tokens {
+                    let glue = previous.is_none_or(|p| p == "(") || t == ")";
+                    previous = Some(t);
                     if !glue {
                         line.push(' ');
                     }

@@ -238,10 +238,10 @@ pub(crate) fn format_rule(
                 let indent = line.indent();
                 let mut lead = Vec::new();
                 for (text, ind, bb) in pending.drain(..) {
-                    match current {
-                        Some(c) if lead.is_empty() && ind > indent => {
-                            let bb = bb && !sections[c].items.is_empty();
-                            sections[c].items.push(Item {
+                    match current.and_then(|c| sections.get_mut(c)) {
+                        Some(section) if lead.is_empty() && ind > indent => {
+                            let bb = bb && !section.items.is_empty();
+                            section.items.push(Item {
                                 elem: Elem::Comment(text),
                                 blank_before: bb,
                             });
@@ -259,10 +259,10 @@ pub(crate) fn format_rule(
                 blank = false;
             }
             Some(role @ (Role::Entry(_) | Role::Condition(..))) => {
-                let Some(c) = current else {
+                let Some(section) = current.and_then(|c| sections.get_mut(c)) else {
                     return Err(unsupported(i, "entry outside a section"));
                 };
-                let items = &mut sections[c].items;
+                let items = &mut section.items;
                 for (text, _, bb) in pending.drain(..) {
                     let bb = bb && !items.is_empty();
                     items.push(Item {
@@ -295,10 +295,10 @@ pub(crate) fn format_rule(
     let close_line = lines.get(close);
     let mut tail = Vec::new();
     for (text, _, bb) in pending.drain(..) {
-        match current {
-            Some(c) => {
-                let bb = bb && !sections[c].items.is_empty();
-                sections[c].items.push(Item {
+        match current.and_then(|c| sections.get_mut(c)) {
+            Some(section) => {
+                let bb = bb && !section.items.is_empty();
+                section.items.push(Item {
                     elem: Elem::Comment(text),
                     blank_before: bb,
                 });

@@ -6,7 +6,28 @@
 //! `E0xx`/`W0xx` come from the parser, `E1xx`/`W1xx` from the checker
 //! (names, conditions, patterns), `W2xx` from the optional metadata lints.
 
-use crate::diagnostic::Severity;
+use serde::Serialize;
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The rule cannot be compiled.
+    Error,
+    /// The rule compiles but probably does not do what its author meant,
+    /// or is not portable to the reference implementation.
+    Warning,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
 
 /// A registered diagnostic code.
 #[derive(Debug, PartialEq, Eq)]

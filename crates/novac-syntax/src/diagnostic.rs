@@ -6,30 +6,10 @@
 //! in [`crate::codes`]; tests snapshot the rendered text.
 
 use crate::codes::Code;
+pub use crate::codes::Severity;
 use crate::span::{LineIndex, Span};
 use annotate_snippets::{Level, Renderer, Snippet};
 use serde::Serialize;
-
-/// How bad a diagnostic is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The rule cannot be compiled.
-    Error,
-    /// The rule compiles but probably does not do what its author meant,
-    /// or is not portable to the reference implementation.
-    Warning,
-}
-
-impl Severity {
-    /// `error` or `warning`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
-}
 
 /// A span with a message attached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -14,17 +14,13 @@
 use crate::ast::{self, *};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::grammar::{NovaGrammar, Rule};
 use crate::span::{Span, Spanned};
 use crate::syntax_error::from_pest_error;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser as _;
 use std::sync::OnceLock;
-
-/// The pest parser generated from `grammar/nova.pest`.
-#[derive(pest_derive::Parser)]
-#[grammar = "../../grammar/nova.pest"]
-pub struct NovaGrammar;
 
 /// How deeply a condition may nest parentheses and `not`s.
 pub const MAX_CONDITION_DEPTH: usize = 64;
@@ -240,7 +236,9 @@ fn check_nesting(chunk: &str, max_depth: usize) -> Result<(), Box<Diagnostic>> {
                 }
                 let is_word = c.is_alphanumeric() || c == '_' || c == '$';
                 if !previous_is_word && is_word {
-                    let word: String = line[i..]
+                    let word: String = line
+                        .get(i..)
+                        .unwrap_or("")
                         .chars()
                         .take_while(|c| c.is_alphanumeric() || *c == '_')
                         .collect();

@@ -3,7 +3,7 @@
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;
-use crate::parser::Rule;
+use crate::grammar::Rule;
 use crate::span::Span;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
@@ -31,7 +31,7 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
     let expects_close = positives.contains(&Rule::close_line);
     if rest.trim().is_empty() && expects_close {
         let header_len = text.find('\n').unwrap_or(text.len());
-        let header = text[..header_len].trim_end();
+        let header = text.get(..header_len).unwrap_or(text).trim_end();
         let start = header.len() - header.trim_start().len();
         return Diagnostic::new(&codes::MISSING_CLOSE_BRACE, Span::new(base + start, base + header.len()), "the rule is not closed")
             .with_label("this rule has no closing `}` line")
@@ -39,14 +39,20 @@ pub(crate) fn from_pest_error(error: Error<Rule>, text: &str, base: usize) -> Di
     }
 
     // An entry line that does not parse: point at its value and say why.
-    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
-    let line = &text[line_start..line_end];
+    // `pos` comes from pest, so it is a character boundary inside `text`;
+    // `get` keeps a wrong position from becoming a panic all the same.
+    let line_start = text
+        .get(..pos)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let line_end = rest.find('\n').map_or(text.len(), |i| pos + i);
+    let line = text.get(line_start..line_end).unwrap_or("");
     if line_rest.trim().is_empty() && line.trim_start().starts_with('$') {
         if let Some(eq) = line.find('=') {
-            let value = line[eq + 1..].trim();
-            let value_start =
-                line_start + eq + 1 + (line[eq + 1..].len() - line[eq + 1..].trim_start().len());
+            // `eq` is the index of an ASCII `=`, so `eq + 1` is a boundary.
+            let after = line.get(eq + 1..).unwrap_or("");
+            let value = after.trim();
+            let value_start = line_start + eq + 1 + (after.len() - after.trim_start().len());
             let span = Span::new(base + value_start, base + value_start + value.len());
             return Diagnostic::new(&codes::SYNTAX, span, "invalid pattern value")
                 .with_label("cannot read this value")

@@ -10,6 +10,7 @@
 
 use crate::ir::{KeywordPattern, Pattern, RuleIr, Variable};
 use crate::resolve::resolve_condition;
+use crate::suggest::closest;
 use novac_syntax::ast::{self, KeywordValue, MetaEntry, SectionBody, SectionKind};
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
@@ -195,14 +196,12 @@ pub(crate) fn check_rule(
     let cond = resolve_condition(expr, &mut vars, diags);
     if has_unknown {
         // The variables are probably defined in the misspelled section: do not cascade.
-        let mut i = before_resolve;
-        while i < diags.len() {
-            if diags[i].code == codes::UNDEFINED_VARIABLE.id {
-                diags.remove(i);
-            } else {
-                i += 1;
-            }
-        }
+        let mut index = 0;
+        diags.retain(|d| {
+            let keep = index < before_resolve || d.code != codes::UNDEFINED_VARIABLE.id;
+            index += 1;
+            keep
+        });
     }
     candidate_limit_lint(expr, &vars, diags);
 
@@ -450,32 +449,4 @@ fn one_line(text: &str) -> String {
         .flat_map(str::split_whitespace)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The candidate closest to `name` (edit distance ≤ 2 or a shared prefix), for "did you mean".
-pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let lower = name.to_lowercase();
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&lower, c), *c))
-        .filter(|(d, c)| {
-            *d <= 2 || (lower.len() >= 3 && c.starts_with(&lower[..3.min(lower.len())]))
-        })
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

@@ -753,6 +753,12 @@ impl KeywordEngine {
                             (plan_regex(&hir, rust, *case_insensitive), Some(hir))
                         }
                     };
+                    // The conformance matrix forces every regex into the atomless tier.
+                    let plan = if limits.atomless_regexes {
+                        RegexPlan::Slow("forced: CompileLimits::atomless_regexes".into())
+                    } else {
+                        plan
+                    };
                     stored_plans.push(plan.clone());
                     let verifier =
                         crate::keyword_regex::LazyVerifier::new(rust, *case_insensitive, max);

@@ -71,6 +71,7 @@ mod scanner;
 pub mod semantic;
 mod shared_str;
 pub mod stream;
+mod suggest;
 mod truth;
 
 pub use bundle::BundleError;

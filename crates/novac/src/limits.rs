@@ -62,6 +62,11 @@ pub struct CompileLimits {
     /// Most memory of the keyword automata together, after the fallback.
     /// Default 1 GiB.
     pub max_automaton_bytes: usize,
+    /// Testing only (the conformance matrix): plan every keyword regex as
+    /// atomless, so that each runs on every prompt (the slowest tier).
+    /// Verdicts must not change. Default `false`.
+    #[doc(hidden)]
+    pub atomless_regexes: bool,
 }
 
 /// Default of [`CompileLimits::max_source_bytes`].
@@ -91,6 +96,7 @@ impl Default for CompileLimits {
             dfa_max_pattern_bytes: DEFAULT_DFA_MAX_PATTERN_BYTES,
             max_dfa_bytes: DEFAULT_MAX_DFA_BYTES,
             max_automaton_bytes: DEFAULT_MAX_AUTOMATON_BYTES,
+            atomless_regexes: false,
         }
     }
 }

@@ -143,13 +143,13 @@ impl Resolver<'_> {
                 return Cond::Const(false);
             }
         }
-        let found = self.vars.iter().position(|v| {
+        let found = self.vars.iter_mut().enumerate().find(|(_, v)| {
             v.name == var.name.value && var.section.as_ref().is_none_or(|s| v.section() == s.kind)
         });
         match found {
-            Some(i) => {
-                self.vars[i].used = true;
-                self.vars[i].evaluated = true;
+            Some((i, v)) => {
+                v.used = true;
+                v.evaluated = true;
                 Cond::Var(VarId(i as u32))
             }
             None => {
@@ -170,7 +170,7 @@ impl Resolver<'_> {
                     }
                 } else {
                     let names: Vec<&str> = self.vars.iter().map(|v| v.name.as_str()).collect();
-                    if let Some(best) = crate::checker::closest(&var.name.value, &names) {
+                    if let Some(best) = crate::suggest::closest(&var.name.value, &names) {
                         d = d.with_help(format!("did you mean `{best}`?"));
                     }
                 }
@@ -210,7 +210,9 @@ impl Resolver<'_> {
             .enumerate()
             .filter(|(_, v)| {
                 section.is_none_or(|s| v.section() == s)
-                    && v.name[1..].starts_with(&prefix.prefix.value)
+                    && v.name
+                        .get(1..)
+                        .is_some_and(|n| n.starts_with(&prefix.prefix.value))
             })
             .map(|(i, v)| {
                 v.used = true;

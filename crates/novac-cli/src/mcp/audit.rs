@@ -54,7 +54,7 @@ pub struct Decision<'a> {
 /// `text` cut to `max` characters, with `…` when something was cut.
 pub fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or(text)),
         None => text.to_string(),
     }
 }

@@ -50,7 +50,7 @@ pub fn read_line(reader: &mut impl BufRead, limit: usize) -> std::io::Result<Opt
             });
         }
         let (chunk, found) = match memchr(available) {
-            Some(i) => (&available[..i], Some(i)),
+            Some(i) => (available.get(..i).unwrap_or(available), Some(i)),
             None => (available, None),
         };
         if !too_long {

@@ -133,7 +133,7 @@ fn info(quiet: bool, message: &str) {
 
 pub fn run(args: McpArgs) -> Result<u8> {
     let color = crate::stderr_color();
-    let new_compiler = compiler_factory(&args.semantic)?;
+    let new_compiler = crate::load::compiler_factory(&args.semantic)?;
     let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
         Ok(set) => Arc::new(set),
         Err(e) => anyhow::bail!("{}", e.render(color)),
@@ -216,35 +216,6 @@ pub fn run(args: McpArgs) -> Result<u8> {
         args.max_message_bytes,
     )?;
     Ok(0)
-}
-
-/// Makes the compiler of each (re)load: the embedding model is loaded once
-/// and shared by every generation; without one, rules that use semantics
-/// fail closed (or, with `--require-model`, are refused).
-pub(crate) fn compiler_factory(
-    semantic: &crate::semantic::SemanticArgs,
-) -> Result<impl Fn() -> novac::Compiler + Send + Sync + 'static> {
-    let mut probe = novac::Compiler::new();
-    let embedder = if crate::semantic::configure(&mut probe, semantic)? {
-        let rules = probe.build().context("cannot load the embedding model")?;
-        Some(
-            rules
-                .embedder()
-                .cloned()
-                .context("the embedding model was not attached")?,
-        )
-    } else {
-        None
-    };
-    let allow_missing = !semantic.require_model;
-    Ok(move || {
-        let mut compiler = novac::Compiler::new();
-        match &embedder {
-            Some(model) => compiler.embedder(model.clone()),
-            None => compiler.allow_missing_model(allow_missing),
-        };
-        compiler
-    })
 }
 
 /// What the reader hands to the workers.

@@ -54,6 +54,7 @@ fn all_versions() -> Vec<&'static str> {
 }
 
 /// The server's identity as of `version`.
+#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
 fn server_info(version: &str) -> Value {
     let mut info = json!({"name": "novac", "version": env!("CARGO_PKG_VERSION")});
     if version >= "2025-06-18" {
@@ -225,6 +226,8 @@ impl Server {
                 "cacheScope": "private",
             })),
             "ping" => Ok(json!({})),
+            #[allow(clippy::indexing_slicing)]
+            // `list` is a json!({..}) object: index-assign inserts
             "tools/list" => {
                 let mut list = json!({
                     "tools": [tool::definition(version, self.tool.hooks.llm.is_some())]

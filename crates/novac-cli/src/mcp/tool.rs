@@ -124,6 +124,7 @@ pub fn output_schema() -> Value {
 
 /// The tool definition for `tools/list`, with the fields `version` knows;
 /// `open_world`: an LLM judge (an outside service) may be called.
+#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
 pub fn definition(version: &str, open_world: bool) -> Value {
     let mut tool = json!({
         "name": NAME,
@@ -192,6 +193,7 @@ fn arguments(args: Option<&Value>) -> Result<Arguments<'_>, InvalidArguments> {
     Ok(Arguments { prompt, user_id })
 }
 
+#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
 fn matched_rule_json(snapshot: &RuleSnapshot, r: &RuleResult) -> Value {
     let info = snapshot.rule(r.index);
     let meta: serde_json::Map<String, Value> = info
@@ -297,7 +299,10 @@ impl Tool {
                 )
             }
         };
-        let authorized = content["authorized"].as_bool().unwrap_or(false);
+        let authorized = content
+            .get("authorized")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if let Some(audit) = &self.audit {
             audit.record(&Decision {
                 timestamp: rfc3339(SystemTime::now()),
@@ -322,8 +327,8 @@ impl Tool {
             "content": [{"type": "text", "text": text}],
             "isError": false,
         });
-        if structured {
-            result["structuredContent"] = content;
+        if let (true, Some(object)) = (structured, result.as_object_mut()) {
+            object.insert("structuredContent".to_string(), content);
         }
         Ok(result)
     }

@@ -68,9 +68,9 @@ fn limits() -> CompileLimits {
         max_condition_depth: 64,
         max_patterns: 2_000,
         max_regex_bytes: 1 << 20,
-        dfa_max_pattern_bytes: 4 << 10,
         max_dfa_bytes: 4 << 20,
         max_automaton_bytes: 16 << 20,
+        ..CompileLimits::default()
     }
 }
 

@@ -1,7 +1,7 @@
 //! What every request of `novac serve` shares: the rules in service (a
 //! [`RuleSet`] swapped on reload), the LLM judge, the scan options, the
 //! limits and the metrics. This is the one place where `serve` uses the
-//! CLI's rule loading (`mcp::compiler_factory`, the `semantic` and
+//! CLI's rule loading (`load::compiler_factory`, the `semantic` and
 //! `llm_config` options) and the JSONL result contract (`scan::json_line`).
 //!
 //! Cost: one `Arc` load per request for the rules; the rules' hash is
@@ -77,7 +77,7 @@ impl LlmJudge for TimedJudge {
 /// Loads the rules (and the embedding model, and the LLM judge) `args` ask for.
 pub fn load(args: &ServeArgs, token: Option<String>) -> Result<State> {
     let color = crate::stderr_color();
-    let new_compiler = crate::mcp::compiler_factory(&args.semantic)?;
+    let new_compiler = crate::load::compiler_factory(&args.semantic)?;
     let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
         Ok(set) => Arc::new(set),
         Err(e) => anyhow::bail!("{}", e.render(color)),
