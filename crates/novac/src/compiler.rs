@@ -23,7 +23,7 @@ use crate::checker::check_rule;
 use crate::ir::{KeywordPattern, Pattern, RuleIr};
 use crate::keywords::{KeywordEngine, PatternTable};
 use crate::limits::CompileLimits;
-use crate::rules::{CompiledRule, Rules};
+use crate::rules::{CompiledRule, RuleId, Rules};
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
 use std::collections::HashMap;
@@ -334,9 +334,9 @@ pub(crate) fn build_rules_with(
     let mut pattern_rules = vec![Vec::new(); table.len()];
     for (i, rule) in rules.iter().enumerate() {
         for (_, p) in &rule.keyword_vars {
-            let list: &mut Vec<u32> = &mut pattern_rules[p.0 as usize];
-            if list.last() != Some(&(i as u32)) {
-                list.push(i as u32);
+            let list: &mut Vec<RuleId> = &mut pattern_rules[p.index()];
+            if list.last() != Some(&RuleId::new(i)) {
+                list.push(RuleId::new(i));
             }
         }
     }
@@ -344,7 +344,7 @@ pub(crate) fn build_rules_with(
         .iter()
         .enumerate()
         .filter(|(_, r)| r.idle != crate::Truth::False)
-        .map(|(i, _)| i as u32)
+        .map(|(i, _)| RuleId::new(i))
         .collect();
     crate::limits::check(
         "CompileLimits::max_patterns",

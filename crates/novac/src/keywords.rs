@@ -88,7 +88,25 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Index of a distinct keyword pattern in the rule set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PatternId(pub u32);
+pub struct PatternId(u32);
+
+impl PatternId {
+    /// The id of the pattern at `index` in the pattern table (bounded by
+    /// [`crate::CompileLimits::max_patterns`], far below `u32::MAX`).
+    pub(crate) fn new(index: usize) -> PatternId {
+        PatternId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The pattern's position in the pattern table.
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The id as stored in 32-bit tables (trigger units).
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+}
 
 /// How a pattern is matched (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -454,7 +472,7 @@ impl PatternTable {
         if let Some(id) = self.ids.get(pattern) {
             return *id;
         }
-        let id = PatternId(self.patterns.len() as u32);
+        let id = PatternId::new(self.patterns.len());
         self.patterns.push(pattern.clone());
         self.ids.insert(pattern.clone(), id);
         id
@@ -508,17 +526,17 @@ pub(crate) struct KeywordHits {
 
 impl KeywordHits {
     pub(crate) fn is_match(&self, p: PatternId) -> bool {
-        get_bit(&self.matched, p.0 as usize)
+        get_bit(&self.matched, p.index())
     }
 
     /// Whether the pattern is a regex whose verification is still pending.
     pub(crate) fn is_pending(&self, p: PatternId) -> bool {
-        get_bit(&self.pending, p.0 as usize)
+        get_bit(&self.pending, p.index())
     }
 
     pub(crate) fn span(&self, p: PatternId) -> Option<(usize, usize)> {
         self.is_match(p).then(|| {
-            let (s, e) = self.spans[p.0 as usize];
+            let (s, e) = self.spans[p.index()];
             (s as usize, e as usize)
         })
     }
@@ -534,11 +552,11 @@ fn trigger_regex(hits: &mut KeywordHits, p: PatternId) {
 /// `atoms_end` of the prompt: no match can start before `atoms_end` minus
 /// the regex's longest match ([`KeywordHits::atoms_end`]).
 fn trigger_regex_at(hits: &mut KeywordHits, p: PatternId, atoms_end: u32) {
-    if set_bit(&mut hits.triggered, p.0 as usize) {
-        if let Some(at) = hits.atoms_end.get_mut(p.0 as usize) {
+    if set_bit(&mut hits.triggered, p.index()) {
+        if let Some(at) = hits.atoms_end.get_mut(p.index()) {
             *at = atoms_end;
         }
-        set_bit(&mut hits.pending, p.0 as usize);
+        set_bit(&mut hits.pending, p.index());
         hits.pending_list.push(p);
     }
 }
@@ -698,7 +716,7 @@ impl KeywordEngine {
         let mut groups_needed = vec![1u8; patterns.len()];
         let mut stored_plans = Vec::new();
         for (i, pattern) in patterns.iter().enumerate() {
-            let id = PatternId(i as u32);
+            let id = PatternId::new(i);
             match pattern {
                 KeywordPattern::Literal { text, .. } if text.is_empty() => {
                     empty.push(id);
@@ -716,7 +734,7 @@ impl KeywordEngine {
                         Trigger {
                             pattern: id,
                             is_match: true,
-                            unit: id.0,
+                            unit: id.raw(),
                             group: 0,
                         },
                     );
@@ -732,7 +750,7 @@ impl KeywordEngine {
                         Trigger {
                             pattern: id,
                             is_match: true,
-                            unit: id.0,
+                            unit: id.raw(),
                             group: 0,
                         },
                     );
@@ -783,13 +801,17 @@ impl KeywordEngine {
                                 Some(lowered) => add_groups(
                                     lowered.into_iter(),
                                     id,
-                                    id.0,
+                                    id.raw(),
                                     false,
                                     &mut folded_lits,
                                 ),
-                                None => {
-                                    add_groups(groups.into_iter(), id, id.0, exact, &mut exact_lits)
-                                }
+                                None => add_groups(
+                                    groups.into_iter(),
+                                    id,
+                                    id.raw(),
+                                    exact,
+                                    &mut exact_lits,
+                                ),
                             };
                             tiers.push(if exact {
                                 Tier::ExactRegex
@@ -800,7 +822,7 @@ impl KeywordEngine {
                         RegexPlan::FoldedAtoms { literals, also } => {
                             let groups = std::iter::once(literals).chain(also);
                             groups_needed[i] =
-                                add_groups(groups, id, id.0, false, &mut folded_lits);
+                                add_groups(groups, id, id.raw(), false, &mut folded_lits);
                             folded_regexes.push(id);
                             tiers.push(Tier::FoldedAtomRegex);
                         }
@@ -808,7 +830,7 @@ impl KeywordEngine {
                             for (b, groups) in branches.into_iter().enumerate() {
                                 // The first branch counts in the pattern's own unit.
                                 let unit = if b == 0 {
-                                    id.0
+                                    id.raw()
                                 } else {
                                     groups_needed.push(1);
                                     (groups_needed.len() - 1) as u32
@@ -943,7 +965,7 @@ impl KeywordEngine {
 
     /// The tier of a pattern.
     pub(crate) fn tier(&self, p: PatternId) -> &Tier {
-        &self.tiers[p.0 as usize]
+        &self.tiers[p.index()]
     }
 
     /// Approximate heap bytes used by the automata.
@@ -996,7 +1018,7 @@ impl KeywordEngine {
                 }
                 for &trigger in self.folded_triggers.of(atom) {
                     let p = trigger.pattern;
-                    if get_bit(&hits.matched, p.0 as usize) {
+                    if get_bit(&hits.matched, p.index()) {
                         continue;
                     }
                     if trigger.is_match {
@@ -1025,7 +1047,7 @@ impl KeywordEngine {
             ac.for_each_match(text, &mut scratch, |atom, start, end| {
                 for &trigger in self.exact_triggers.of(atom) {
                     let p = trigger.pattern;
-                    if get_bit(&hits.matched, p.0 as usize) {
+                    if get_bit(&hits.matched, p.index()) {
                         continue;
                     }
                     if trigger.is_match {
@@ -1093,16 +1115,14 @@ impl KeywordEngine {
     /// The translated source and case-insensitivity of each atomless regex
     /// (`None` for a pattern that is not a regex, which cannot happen).
     fn slow_sources(&self) -> impl Iterator<Item = Option<(&str, bool)>> {
-        self.slow
-            .iter()
-            .map(|p| match &self.patterns[p.0 as usize] {
-                KeywordPattern::Regex {
-                    rust,
-                    case_insensitive,
-                    ..
-                } => Some((rust.as_str(), *case_insensitive)),
-                KeywordPattern::Literal { .. } => None,
-            })
+        self.slow.iter().map(|p| match &self.patterns[p.index()] {
+            KeywordPattern::Regex {
+                rust,
+                case_insensitive,
+                ..
+            } => Some((rust.as_str(), *case_insensitive)),
+            KeywordPattern::Literal { .. } => None,
+        })
     }
 
     /// The regex set over the relaxed atomless regexes (None if it does not build).
@@ -1119,7 +1139,7 @@ impl KeywordEngine {
     /// still pending. Deferring verification until a rule needs the value
     /// skips most of it: a rule already false without the regex never asks.
     pub(crate) fn resolve(&self, text: &str, p: PatternId, hits: &mut KeywordHits) -> bool {
-        let i = p.0 as usize;
+        let i = p.index();
         if get_bit(&hits.pending, i) {
             hits.pending[i / 64] &= !(1 << (i % 64));
             self.verify(text, p, hits);
@@ -1128,7 +1148,7 @@ impl KeywordEngine {
     }
 
     fn verify(&self, text: &str, p: PatternId, hits: &mut KeywordHits) {
-        if let Some(Some(verifier)) = self.verifiers.get(p.0 as usize) {
+        if let Some(Some(verifier)) = self.verifiers.get(p.index()) {
             // Cannot fail for an engine from `build` (compiled there); for
             // one rebuilt from a table, the regex compiled when the table was made.
             let Ok(regex) = verifier.regex() else {
@@ -1136,7 +1156,7 @@ impl KeywordEngine {
             };
             // No match starts before the last atom group's first
             // occurrence minus the longest match (KeywordHits::atoms_end).
-            let atoms_end = hits.atoms_end.get(p.0 as usize).map_or(0, |&e| e as usize);
+            let atoms_end = hits.atoms_end.get(p.index()).map_or(0, |&e| e as usize);
             let mut from = verifier
                 .max_len()
                 .map_or(0, |n| atoms_end.saturating_sub(n).min(text.len()));
@@ -1198,8 +1218,8 @@ impl KeywordEngine {
     }
 
     fn record(&self, hits: &mut KeywordHits, p: PatternId, start: usize, end: usize) {
-        if set_bit(&mut hits.matched, p.0 as usize) {
-            hits.spans[p.0 as usize] = (start as u32, end as u32);
+        if set_bit(&mut hits.matched, p.index()) {
+            hits.spans[p.index()] = (start as u32, end as u32);
             hits.list.push(p);
         }
     }
@@ -1209,7 +1229,7 @@ impl KeywordEngine {
         let mut offsets: Vec<usize> = found
             .iter()
             .flat_map(|p| {
-                let (s, e) = hits.spans[p.0 as usize];
+                let (s, e) = hits.spans[p.index()];
                 [s as usize, e as usize]
             })
             .collect();
@@ -1223,7 +1243,7 @@ impl KeywordEngine {
                 .map_or(o as usize, |i| mapped[i])
         };
         for p in found {
-            let (s, e) = hits.spans[p.0 as usize];
+            let (s, e) = hits.spans[p.index()];
             let (ms, me) = (lookup(s), lookup(e));
             // An end inside a multi-byte lowering maps to that character's start: include it.
             let me = if me <= ms {
@@ -1231,7 +1251,7 @@ impl KeywordEngine {
             } else {
                 me
             };
-            hits.spans[p.0 as usize] = (ms as u32, me as u32);
+            hits.spans[p.index()] = (ms as u32, me as u32);
         }
     }
 }

@@ -15,13 +15,32 @@ pub struct Rules {
     pub(crate) rules: Vec<CompiledRule>,
     /// Every keyword pattern of every rule, in one engine.
     pub(crate) engine: KeywordEngine,
-    /// For each pattern, the rules that use it (sorted, no duplicates).
-    pub(crate) pattern_rules: Vec<Vec<u32>>,
+    /// For each pattern (by [`PatternId`] index), the rules that use it
+    /// (sorted, no duplicates).
+    pub(crate) pattern_rules: Vec<Vec<RuleId>>,
     /// Rules whose verdict without any keyword hit is not `False`
     /// (they must be looked at on every scan).
-    pub(crate) idle_rules: Vec<u32>,
+    pub(crate) idle_rules: Vec<RuleId>,
     /// Semantic phrases, their embeddings and the embedder (see [`crate::semantic`]).
     pub(crate) semantic: crate::semantic::SemanticTable,
+}
+
+/// Index of a rule in [`Rules`]: its position in the order rules were added
+/// (what [`crate::RuleResult::index`] reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct RuleId(u32);
+
+impl RuleId {
+    /// The id of the rule at `index` (rule counts are bounded far below
+    /// `u32::MAX` by the pattern and source limits).
+    pub(crate) fn new(index: usize) -> RuleId {
+        RuleId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The rule's position.
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
 /// One rule with its compiled condition.
@@ -290,7 +309,7 @@ impl Rules {
             ..RulesStats::default()
         };
         for i in 0..self.engine.len() {
-            match self.engine.tier(PatternId(i as u32)) {
+            match self.engine.tier(PatternId::new(i)) {
                 Tier::FoldedLiteral | Tier::Empty => s.folded_literals += 1,
                 Tier::ExactLiteral => s.exact_literals += 1,
                 Tier::ExactRegex => s.exact_regexes += 1,

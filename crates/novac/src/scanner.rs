@@ -45,7 +45,7 @@ use crate::ir::VarId;
 use crate::keywords::{KeywordHits, PatternId};
 use crate::llm::{Deferred, LlmFailure, LlmFailurePolicy, LlmStage};
 use crate::llm::{LlmJudge, LlmVerdict};
-use crate::rules::{CompiledRule, Rules};
+use crate::rules::{CompiledRule, RuleId, Rules};
 use crate::semantic::{Embedder, SemanticEvaluator, SemanticStage};
 use crate::shared_str::SharedStr;
 use crate::truth::{Truth, VarState};
@@ -179,7 +179,7 @@ pub struct Scanner<'r> {
     state: VarState,
     stack: Vec<Truth>,
     touched: Vec<u64>,
-    order: Vec<u32>,
+    order: Vec<RuleId>,
     /// Per variable of the rule being evaluated: whether it was evaluated.
     evaluated: Vec<bool>,
     /// Keyword patterns found in decoded views only (empty without decoding).
@@ -195,7 +195,7 @@ struct DecodedHits {
     /// The patterns, in the order found, with the run's span and encoding.
     list: Vec<(PatternId, usize, usize, Encoding)>,
     /// Pattern index -> position in `list`.
-    at: std::collections::HashMap<u32, usize>,
+    at: std::collections::HashMap<PatternId, usize>,
     /// Scratch for scanning one view.
     hits: KeywordHits,
 }
@@ -210,28 +210,28 @@ impl DecodedHits {
     }
 
     fn contains(&self, p: PatternId) -> bool {
-        let i = p.0 as usize;
+        let i = p.index();
         self.bits
             .get(i / 64)
             .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     fn insert(&mut self, p: PatternId, span: &std::ops::Range<usize>, encoding: Encoding) {
-        let i = p.0 as usize;
+        let i = p.index();
         if self.bits.len() <= i / 64 {
             self.bits.resize(i / 64 + 1, 0);
         }
         if let Some(w) = self.bits.get_mut(i / 64) {
             if *w & (1 << (i % 64)) == 0 {
                 *w |= 1 << (i % 64);
-                self.at.insert(p.0, self.list.len());
+                self.at.insert(p, self.list.len());
                 self.list.push((p, span.start, span.end, encoding));
             }
         }
     }
 
     fn span(&self, p: PatternId) -> Option<(usize, usize, Encoding)> {
-        let &i = self.at.get(&p.0)?;
+        let &i = self.at.get(&p)?;
         self.list.get(i).map(|&(_, s, e, enc)| (s, e, enc))
     }
 }
@@ -393,15 +393,15 @@ impl<'r> Scanner<'r> {
         self.order.clear();
         let debug = self.options.debug;
         if debug {
-            self.order.extend(0..n as u32);
+            self.order.extend((0..n).map(RuleId::new));
         } else {
             for p in self.hits.list.iter().chain(&self.hits.pending_list) {
-                for &r in &rules.pattern_rules[p.0 as usize] {
+                for &r in &rules.pattern_rules[p.index()] {
                     mark(&mut self.touched, &mut self.order, r);
                 }
             }
             for &(p, ..) in &self.decoded.list {
-                for &r in &rules.pattern_rules[p.0 as usize] {
+                for &r in &rules.pattern_rules[p.index()] {
                     mark(&mut self.touched, &mut self.order, r);
                 }
             }
@@ -417,8 +417,8 @@ impl<'r> Scanner<'r> {
             rules: Vec::with_capacity(order.len().min(256)),
         };
         for &r in &order {
-            let rule = &rules.rules[r as usize];
-            if let Some(rr) = self.evaluate(r as usize, rule, text) {
+            let rule = &rules.rules[r.index()];
+            if let Some(rr) = self.evaluate(r.index(), rule, text) {
                 result.rules.push(rr);
             }
         }
@@ -757,8 +757,8 @@ pub(crate) fn stage_matters(
 /// Up to this many semantic (or LLM) variables, [`stage_matters`] is exact.
 const MAX_ENUMERATED: usize = 12;
 
-fn mark(touched: &mut [u64], order: &mut Vec<u32>, r: u32) {
-    let (w, b) = (r as usize / 64, 1u64 << (r % 64));
+fn mark(touched: &mut [u64], order: &mut Vec<RuleId>, r: RuleId) {
+    let (w, b) = (r.index() / 64, 1u64 << (r.index() % 64));
     if touched[w] & b == 0 {
         touched[w] |= b;
         order.push(r);

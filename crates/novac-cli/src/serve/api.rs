@@ -13,10 +13,10 @@
 //! before its body is read until its scan ends (even if the client hangs up).
 
 use super::metrics::Stage;
+use super::request::{error, permit, read_json, LogInfo};
 use super::state::{Scanned, State};
-use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State as Shared};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -52,24 +52,6 @@ pub fn router(state: App) -> Router {
             access,
         ))
         .with_state(state)
-}
-
-/// What a handler tells the access log.
-#[derive(Clone, Default)]
-pub struct LogInfo {
-    /// Prompts scanned.
-    pub prompts: usize,
-    /// Names of the rules that matched (over all prompts).
-    pub matched: Vec<String>,
-    /// The prompts (only with `--log-prompts`).
-    pub texts: Option<Vec<String>>,
-    /// The rules' generation that answered.
-    pub generation: Option<u64>,
-}
-
-/// A JSON error answer.
-pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": message.into()}))).into_response()
 }
 
 /// The route label of a path in metrics (a fixed set: no cardinality blow-up).
@@ -122,14 +104,16 @@ async fn access(Shared(state): Shared<App>, request: Request, next: Next) -> Res
             "status": status,
             "ms": (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         });
-        if let Some(info) = response.extensions().get::<LogInfo>() {
-            line["prompts"] = json!(info.prompts);
-            line["matched_rules"] = json!(info.matched);
+        if let (Some(info), Some(fields)) =
+            (response.extensions().get::<LogInfo>(), line.as_object_mut())
+        {
+            fields.insert("prompts".into(), json!(info.prompts));
+            fields.insert("matched_rules".into(), json!(info.matched));
             if let Some(generation) = info.generation {
-                line["generation"] = json!(generation);
+                fields.insert("generation".into(), json!(generation));
             }
             if let Some(texts) = &info.texts {
-                line["prompt_texts"] = json!(texts);
+                fields.insert("prompt_texts".into(), json!(texts));
             }
         }
         super::log::json(&line);
@@ -252,88 +236,6 @@ async fn reload(Shared(state): Shared<App>) -> Response {
             .into_response(),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
     }
-}
-
-/// Takes a permit of the concurrency limit, or answers 429.
-#[allow(clippy::result_large_err)]
-pub fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
-    Arc::clone(&state.permits).try_acquire_owned().map_err(|_| {
-        state.metrics.reject("concurrency");
-        let mut response = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "more than {} requests at once (--max-concurrent)",
-                state.limits.concurrent
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        response
-    })
-}
-
-/// Reads a JSON request body within the size and time limits.
-pub async fn read_json(
-    state: &State,
-    headers: &HeaderMap,
-    mut body: Body,
-) -> Result<Bytes, Response> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
-        state.metrics.reject("content_type");
-        return Err(error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the body must be JSON (Content-Type: application/json)",
-        ));
-    }
-    let limit = state.limits.body_bytes;
-    let too_large = || {
-        state.metrics.reject("body_size");
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is larger than {limit} bytes (--max-body-bytes)"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let deadline = tokio::time::Instant::now() + state.limits.body_timeout;
-    let mut data = Vec::with_capacity(declared.map_or(0, |n| n as usize));
-    loop {
-        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx));
-        match tokio::time::timeout_at(deadline, frame).await {
-            Err(_) => {
-                state.metrics.reject("body_timeout");
-                return Err(error(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the body took too long to arrive (--body-timeout-ms)",
-                ));
-            }
-            Ok(None) => break,
-            Ok(Some(Err(_))) => {
-                state.metrics.reject("body_error");
-                return Err(error(StatusCode::BAD_REQUEST, "the body could not be read"));
-            }
-            Ok(Some(Ok(frame))) => {
-                if let Ok(chunk) = frame.into_data() {
-                    if data.len() + chunk.len() > limit {
-                        return Err(too_large());
-                    }
-                    data.extend_from_slice(&chunk);
-                }
-            }
-        }
-    }
-    Ok(Bytes::from(data))
 }
 
 /// The body of `POST /v1/scan`.

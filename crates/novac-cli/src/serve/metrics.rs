@@ -30,8 +30,12 @@ impl Histogram {
     /// Records one observation.
     pub fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            self.counts[i].fetch_add(1, Relaxed);
+        if let Some(count) = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .and_then(|i| self.counts.get(i))
+        {
+            count.fetch_add(1, Relaxed);
         }
         self.count.fetch_add(1, Relaxed);
         let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
@@ -107,7 +111,9 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K, by: u64) {
 impl Metrics {
     /// Records one stage's latency.
     pub fn observe(&self, stage: Stage, elapsed: Duration) {
-        self.stages[stage as usize].observe(elapsed);
+        if let Some(histogram) = self.stages.get(stage as usize) {
+            histogram.observe(elapsed);
+        }
     }
 
     /// Records a scanned request's per-rule outcomes.

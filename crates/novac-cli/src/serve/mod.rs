@@ -28,6 +28,7 @@ pub(crate) mod api;
 mod log;
 mod metrics;
 mod playground;
+mod request;
 mod state;
 
 use anyhow::{Context, Result};

@@ -7,7 +7,7 @@
 //! by the limits below and by the concurrency limit), which a production
 //! sidecar need not offer.
 
-use super::api::{error, permit, read_json, LogInfo};
+use super::request::{error, permit, read_json, LogInfo};
 use super::state::State;
 use axum::extract::{Request, State as Shared};
 use axum::http::{header, HeaderValue, StatusCode};

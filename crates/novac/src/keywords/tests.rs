@@ -33,7 +33,7 @@ fn engine_with(
 /// Spans of the matched patterns, by pattern.
 fn spans(engine: &KeywordEngine, hits: &KeywordHits) -> Vec<Option<(usize, usize)>> {
     (0..engine.len())
-        .map(|i| hits.span(PatternId(i as u32)))
+        .map(|i| hits.span(PatternId::new(i)))
         .collect()
 }
 
@@ -41,7 +41,7 @@ fn spans(engine: &KeywordEngine, hits: &KeywordHits) -> Vec<Option<(usize, usize
 fn values(engine: &KeywordEngine, text: &str, hits: &mut KeywordHits) -> Vec<bool> {
     engine.scan(text, hits);
     (0..engine.len())
-        .map(|i| engine.resolve(text, PatternId(i as u32), hits))
+        .map(|i| engine.resolve(text, PatternId::new(i), hits))
         .collect()
 }
 
@@ -127,7 +127,10 @@ fn regexes_need_every_atom_group_and_share_atoms() {
     assert_eq!(e.folded_triggers.atoms(), 3);
     let mut hits = KeywordHits::default();
     e.scan("AB only", &mut hits);
-    assert!(!hits.is_pending(PatternId(0)), "one group is not enough");
+    assert!(
+        !hits.is_pending(PatternId::new(0)),
+        "one group is not enough"
+    );
     assert_eq!(values(&e, "ab  cc", &mut hits), [true, false, false]);
     assert_eq!(values(&e, "жab cab cab ab", &mut hits), [false, true, true]);
 }
