@@ -58,7 +58,11 @@ fn peak_rss_kb() -> u64 {
 fn cpu_s() -> f64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+        })
         .map_or(0.0, |ns| ns as f64 / 1e9)
 }
 

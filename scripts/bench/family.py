@@ -70,8 +70,7 @@ FULL = [
     member("lang_mixed", "mixed en/ru/zh prompts", lang="mixed"),
     member("genb_100", "generator B", gen="b", n=100),
     member("genb_1000", "generator B", gen="b"),
-    member("genb_5000", "generator B", gen="b", n=5000),
-    member("genb_1000_mixed", "generator B, mined from mixed text", gen="b", lang="mixed", unicode=0.2),
+    member("genb_300_mixed", "generator B, mined from mixed text", gen="b", n=300, lang="mixed", unicode=0.2),
     member("public_en", "public rules", gen="public", lang="en"),
     member("public_ru", "public rules", gen="public", lang="ru"),
     member("public_zh", "public rules", gen="public", lang="zh"),
@@ -79,7 +78,7 @@ FULL = [
     member("corner_5000_regex80_rare", "corner: 5,000 rules, 80% regex, rare atoms", n=5000, regex=0.8, rare=1.0),
     member("corner_5000_unicode_ru", "corner: 5,000 rules, 40% Unicode, Russian", n=5000, unicode=0.4, lang="ru"),
     member("corner_1000_case100_zh", "corner: 1,000 case-sensitive rules, Chinese", case=1.0, lang="zh"),
-    member("corner_genb_5000_regex80_mixed", "corner: gen B, 5,000 rules, 80% regex, mixed", gen="b", n=5000,
+    member("corner_genb_300_regex80_mixed", "corner: gen B, 300 rules, 80% regex, mixed", gen="b", n=300,
            regex=0.8, lang="mixed", unicode=0.3),
 ]
 
@@ -284,16 +283,17 @@ def render(results, args, hs_version):
             continue
         warm, first = r.get("warm_cpu_us"), r.get("first_pass_cpu_us")
         ratio = h["cpu_us"] / warm if h and warm else None
-        wall_ratio = h["us"] / r["warm_us"] if h and r.get("warm_us") else None
+        wall_ratio = h["us"] / r["warm_us"] if h and h.get("us") and r.get("warm_us") else None
         if ratio:
             ratios.append((ratio, m["name"]))
-        s = r["stats"]
-        tiers = f"{s['folded_literals']}/{s['exact_literals']}/{s['exact_regexes']}/{s['atom_regexes']}/{s['slow_regexes']}"
+        s = r.get("stats")
+        tiers = (f"{s['folded_literals']}/{s['exact_literals']}/{s['exact_regexes']}/{s['atom_regexes']}/{s['slow_regexes']}"
+                 if s else "—")
         out.append(
             f"| {m['name']} | {m['why']} | {r['rules']:,} | {r['prompts']:,} | {r['bytes'] / max(1, r['prompts']):,.0f} | "
             f"{f1(warm)} | {f1(first)} | {f1(first / warm if warm else None, 2)}× | "
             f"{f1(h and h['cpu_us'])} | **{f1(ratio, 2)}×** | {f1(wall_ratio, 2)}× | {f1(r.get('floor_cpu_us'))} | "
-            f"{f1(r['compile_cpu_s'], 3)} | {f1(h and h['compile_s'], 3)} | {r['rss_kb'] / 1024:,.0f} | {tiers} |")
+            f"{f1(r['compile_cpu_s'], 3)} | {f1(h and h.get('compile_s'), 3)} | {r['rss_kb'] / 1024:,.0f} | {tiers} |")
     out.append("")
     if ratios:
         ratios.sort()
@@ -309,7 +309,7 @@ def render(results, args, hs_version):
         out += ["Largest first-pass / warm: " + ", ".join(f"{n} {x:.2f}×" for x, n in first[:5]), ""]
     notes = []
     for m, r, h in results:
-        if h and (h["rejected"] or h["refused_files"]):
+        if h and (h.get("rejected") or h.get("refused_files")):
             notes.append(f"- {m['name']}: Hyperscan left out {h['rejected']} pattern(s); the reference parser "
                          f"refused {h['refused_files']} file(s) (their keywords are missing on the Hyperscan side)")
         if r and r.get("refused_sources"):
@@ -333,6 +333,9 @@ def main():
     ap.add_argument("--bytes", type=float, default=None, help="prompt bytes per member")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--output")
+    ap.add_argument("--raw", help="append each member's raw record here (JSONL; default "
+                    "target/family-data/raw-<date>.jsonl, truncated first)")
+    ap.add_argument("--render", help="render the report from raw JSONL file(s) (comma-separated) and run nothing")
     args = ap.parse_args()
     args.novac_seconds = args.novac_seconds or (0.3 if args.quick else 1.0)
     args.hs_seconds = args.hs_seconds or (0.3 if args.quick else 1.0)
@@ -351,8 +354,22 @@ def main():
     except ImportError:
         hs, hs_version = None, "not installed"
         log("hyperscan not installed: pip install hyperscan (the Hyperscan columns stay empty)")
+    if args.render:
+        results = []
+        for path in args.render.split(","):
+            with open(path, encoding="utf-8") as f:
+                results += [(x["member"], x["novac"], x["hs"]) for x in map(json.loads, f) if x]
+        report = render(results, args, hs_version)
+        print(report)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(report)
+        return
     if not args.no_build:
         build_driver()
+    raw_path = args.raw or os.path.join(args.data, f"raw-{datetime.date.today()}.jsonl")
+    os.makedirs(os.path.dirname(os.path.abspath(raw_path)), exist_ok=True)
+    open(raw_path, "w").close()
     results = []
     started = time.time()
     for m in members:
@@ -367,6 +384,8 @@ def main():
             continue
         h = time_hyperscan(hs, rules_path, prompts, args.hs_seconds) if hs else None
         results.append((m, r, h))
+        with open(raw_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"member": m, "novac": r, "hs": h}, ensure_ascii=False) + "\n")
         log(f"{m['name']}: novac warm {r['warm_cpu_us']:.1f} µs cpu, first {r['first_pass_cpu_us']:.1f} µs, "
             f"compile {r['compile_s']:.2f} s, rss {r['rss_kb'] / 1024:.0f} MB; "
             f"HS {h['cpu_us'] if h else float('nan'):.1f} µs cpu  ({time.time() - t:.0f} s, total {time.time() - started:.0f} s)")
