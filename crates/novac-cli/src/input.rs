@@ -1,8 +1,14 @@
 //! Reading prompts for `novac scan`: JSONL objects with a `"prompt"` field
 //! (and an optional `"id"`), or plain text with one prompt per line.
+//!
+//! Cost: one pass over the input through a reused line buffer; a JSONL
+//! line is parsed once, straight into the prompt (its text is the only
+//! allocation unless the line has an `id`).
 
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::io::BufRead;
 
 /// How an input file is read.
@@ -25,9 +31,56 @@ pub struct Prompt {
     pub text: String,
 }
 
+/// One JSONL line as the fast path reads it: the prompt borrowed from the
+/// line when it has no escapes, `id` kept as written (`null` included).
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    prompt: Cow<'a, str>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<serde_json::Value>,
+}
+
+/// `Some` for any value that is present, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
+/// Parses one JSONL line. The fast path reads an object straight into
+/// [`Line`]; anything it refuses (not an object, a duplicate key, a field
+/// of the wrong type) goes through a [`serde_json::Value`], which gives
+/// the same result and the same errors as before there was a fast path.
+fn parse_jsonl(line: &str, line_no: usize, index: u64) -> Result<Prompt> {
+    if line.trim_start().starts_with('{') {
+        if let Ok(parsed) = serde_json::from_str::<Line>(line) {
+            return Ok(Prompt {
+                id: parsed.id.unwrap_or_else(|| serde_json::Value::from(index)),
+                text: parsed.prompt.into_owned(),
+            });
+        }
+    }
+    let value: serde_json::Value = serde_json::from_str(line)
+        .with_context(|| format!("input line {line_no}: not valid JSON"))?;
+    let Some(text) = value.get("prompt").and_then(|p| p.as_str()) else {
+        bail!("input line {line_no}: expected an object with a string field \"prompt\"");
+    };
+    let id = value
+        .get("id")
+        .cloned()
+        .unwrap_or_else(|| serde_json::Value::from(index));
+    Ok(Prompt {
+        id,
+        text: text.to_string(),
+    })
+}
+
 /// Reads prompts from `reader` in batches of `batch` and calls `f` on each batch.
+///
+/// Lines are read into one reused buffer (no allocation per line besides
+/// the prompt's own text); line ends are stripped as [`BufRead::lines`]
+/// does, then one more `\r`.
 pub fn for_each_batch(
-    reader: impl BufRead,
+    mut reader: impl BufRead,
     format: InputFormat,
     batch: usize,
     mut f: impl FnMut(Vec<Prompt>) -> Result<()>,
@@ -35,9 +88,30 @@ pub fn for_each_batch(
     let mut format = format;
     let mut pending = Vec::with_capacity(batch);
     let mut index = 0u64;
-    for (line_no, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read input line {}", line_no + 1))?;
-        let line = line.strip_suffix('\r').unwrap_or(&line).to_string();
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        line_no += 1;
+        let read = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read input line {line_no}"))?;
+        if read == 0 {
+            break;
+        }
+        let mut bytes = buf.as_slice();
+        if let Some(rest) = bytes.strip_suffix(b"\n") {
+            bytes = rest.strip_suffix(b"\r").unwrap_or(rest);
+        }
+        let line = std::str::from_utf8(bytes)
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                )
+            })
+            .with_context(|| format!("cannot read input line {line_no}"))?;
+        let line = line.strip_suffix('\r').unwrap_or(line);
         if format == InputFormat::Auto {
             if line.trim().is_empty() {
                 continue;
@@ -53,26 +127,11 @@ pub fn for_each_batch(
                 if line.trim().is_empty() {
                     continue;
                 }
-                let value: serde_json::Value = serde_json::from_str(&line)
-                    .with_context(|| format!("input line {}: not valid JSON", line_no + 1))?;
-                let Some(text) = value.get("prompt").and_then(|p| p.as_str()) else {
-                    bail!(
-                        "input line {}: expected an object with a string field \"prompt\"",
-                        line_no + 1
-                    );
-                };
-                let id = value
-                    .get("id")
-                    .cloned()
-                    .unwrap_or_else(|| serde_json::Value::from(index));
-                Prompt {
-                    id,
-                    text: text.to_string(),
-                }
+                parse_jsonl(line, line_no, index)?
             }
             _ => Prompt {
                 id: serde_json::Value::from(index),
-                text: line,
+                text: line.to_string(),
             },
         };
         index += 1;

@@ -1,10 +1,16 @@
 //! `novac scan`: scan prompts with rules and print what matched.
+//!
+//! Prompts are read in chunks of [`CHUNK`]; with more than one thread,
+//! scan threads (one `Scanner` each, kept for the whole run) scan and
+//! format whole chunks, and the output is written back in input order.
+//! Cost per prompt beyond the library's scan: one JSON parse of the input
+//! line and the formatting of its output, both on the scan threads' side
+//! of the work except the parse.
 
 use crate::input::{for_each_batch, InputFormat, Prompt};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use novac::{RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
-use rayon::prelude::*;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -63,7 +69,86 @@ enum Format {
     Jsonl,
 }
 
+/// Prompts read before the first scan starts (and between progress updates).
 const BATCH: usize = 4096;
+
+/// Prompts per unit of work handed to a thread. Small enough to balance
+/// prompts of very different lengths over the threads, large enough that
+/// handing over costs nothing next to scanning.
+const CHUNK: usize = 64;
+
+/// What one thread makes of one chunk of prompts: the output, already
+/// formatted, and what the summary needs.
+#[derive(Default)]
+struct ChunkOut {
+    /// JSONL or human output of the chunk, in input order.
+    text: Vec<u8>,
+    /// `--format json`: the chunk's items.
+    items: Vec<serde_json::Value>,
+    any_match: bool,
+    /// Rules with warnings (failed closed) in this chunk.
+    failed_closed: Vec<SharedStr>,
+    prompts: usize,
+}
+
+/// Read-only context of the scan threads.
+struct Ctx<'a> {
+    rules: &'a Rules,
+    format: Format,
+    color: bool,
+    debug: bool,
+    embeds: bool,
+}
+
+/// Scans one chunk with `scanner` and formats its output.
+fn scan_chunk(scanner: &mut Scanner, chunk: &[Prompt], ctx: &Ctx) -> Result<ChunkOut> {
+    let results: Vec<ScanResult> = if ctx.embeds {
+        // Prompts that need the model are embedded in batches.
+        let mut all = Vec::with_capacity(chunk.len());
+        for part in chunk.chunks(novac::semantic::BATCH_SIZE) {
+            let texts: Vec<&str> = part.iter().map(|p| p.text.as_str()).collect();
+            all.extend(scanner.try_scan_batch(&texts).map_err(|(i, e)| {
+                let id = part.get(i).map_or(&serde_json::Value::Null, |p| &p.id);
+                anyhow::Error::new(e).context(format!("prompt {id}"))
+            })?);
+        }
+        all
+    } else {
+        chunk
+            .iter()
+            .map(|p| {
+                scanner
+                    .try_scan(&p.text)
+                    .with_context(|| format!("prompt {}", p.id))
+            })
+            .collect::<Result<_>>()?
+    };
+    let mut out = ChunkOut {
+        prompts: chunk.len(),
+        ..ChunkOut::default()
+    };
+    for (prompt, result) in chunk.iter().zip(&results) {
+        out.any_match |= result.is_match();
+        for r in result.rules.iter().filter(|r| !r.warnings.is_empty()) {
+            if !out.failed_closed.contains(&r.rule) {
+                out.failed_closed.push(r.rule.clone());
+            }
+        }
+        match ctx.format {
+            Format::Jsonl => write_json_line(&mut out.text, prompt, result)?,
+            Format::Json => out.items.push(json_line(prompt, result)),
+            Format::Human => write_human(
+                &mut out.text,
+                ctx.rules,
+                prompt,
+                result,
+                ctx.color,
+                ctx.debug,
+            )?,
+        }
+    }
+    Ok(out)
+}
 
 pub fn run(args: ScanArgs) -> Result<u8> {
     // Before the model loads: its runtime (candle's matrix kernels) starts
@@ -74,6 +159,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             .build_global()
             .context("cannot start threads")?;
     }
+    let threads = args
+        .threads
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
     let rules = crate::load::compile_with(&args.rules, &args.semantic)?;
     crate::semantic::warn_without_model(&rules, &args.semantic)?;
     let embeds = rules.embedder().is_some();
@@ -96,8 +185,19 @@ pub fn run(args: ScanArgs) -> Result<u8> {
             None => scanner,
         }
     };
-    let color = crate::stdout_color();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let ctx = Ctx {
+        rules: &rules,
+        format: args.format,
+        color: crate::stdout_color(),
+        debug: args.debug,
+        embeds,
+    };
+    let chunk_size = if embeds {
+        novac::semantic::BATCH_SIZE.max(CHUNK)
+    } else {
+        CHUNK
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut any_match = false;
     let mut json_items = Vec::new();
     let progress = (std::io::stderr().is_terminal() && args.prompt.is_none()).then(|| {
@@ -112,75 +212,46 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     });
     let mut seen = 0u64;
     let mut failed_closed = std::collections::BTreeSet::new();
-    let mut handle = |batch: Vec<Prompt>| -> Result<()> {
-        let results: Vec<ScanResult> = if embeds {
-            // Prompts that need the model are embedded in batches.
-            batch
-                .par_chunks(novac::semantic::BATCH_SIZE)
-                .map_init(new_scanner, |scanner, chunk| {
-                    let texts: Vec<&str> = chunk.iter().map(|p| p.text.as_str()).collect();
-                    scanner.try_scan_batch(&texts).map_err(|(i, e)| {
-                        anyhow::Error::new(e).context(format!(
-                            "prompt {}",
-                            chunk.get(i).map_or(&serde_json::Value::Null, |p| &p.id)
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?
-                .into_iter()
-                .flatten()
-                .collect()
-        } else {
-            batch
-                .par_iter()
-                .map_init(new_scanner, |scanner, p| {
-                    scanner
-                        .try_scan(&p.text)
-                        .with_context(|| format!("prompt {}", p.id))
-                })
-                .collect::<Result<_>>()?
-        };
-        for (prompt, result) in batch.iter().zip(&results) {
-            any_match |= result.is_match();
-            for r in result.rules.iter().filter(|r| !r.warnings.is_empty()) {
-                if !failed_closed.contains(&r.rule) {
-                    failed_closed.insert(r.rule.clone());
-                }
-            }
-            match args.format {
-                Format::Jsonl => writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string(&json_line(prompt, result))?
-                )?,
-                Format::Json => json_items.push(json_line(prompt, result)),
-                Format::Human => write_human(&mut out, &rules, prompt, result, color, args.debug)?,
-            }
-        }
-        seen += batch.len() as u64;
+    // Writes one chunk's output; chunks arrive here in input order.
+    let mut emit = |chunk: ChunkOut| -> Result<()> {
+        out.write_all(&chunk.text)?;
+        json_items.extend(chunk.items);
+        any_match |= chunk.any_match;
+        failed_closed.extend(chunk.failed_closed);
+        let before = seen;
+        seen += chunk.prompts as u64;
         if let Some(bar) = &progress {
-            if seen >= 2000 {
+            if seen >= 2000 && before / BATCH as u64 != seen / BATCH as u64 {
                 bar.set_position(seen);
             }
         }
         Ok(())
     };
-    match (&args.prompt, &args.input) {
-        (Some(text), _) => handle(vec![Prompt {
-            id: 0.into(),
-            text: text.clone(),
-        }])?,
-        (None, Some(path)) if path.as_os_str() != "-" => {
-            let file = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {}", path.display()))?;
-            for_each_batch(BufReader::new(file), args.input_format, BATCH, &mut handle)?;
+    let input = |handle: &mut dyn FnMut(Vec<Prompt>) -> Result<()>| -> Result<()> {
+        match (&args.prompt, &args.input) {
+            (Some(text), _) => handle(vec![Prompt {
+                id: 0.into(),
+                text: text.clone(),
+            }]),
+            (None, Some(path)) if path.as_os_str() != "-" => {
+                let file = std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                let reader = BufReader::with_capacity(1 << 16, file);
+                for_each_batch(reader, args.input_format, chunk_size, handle)
+            }
+            _ => for_each_batch(
+                std::io::stdin().lock(),
+                args.input_format,
+                chunk_size,
+                handle,
+            ),
         }
-        _ => for_each_batch(
-            std::io::stdin().lock(),
-            args.input_format,
-            BATCH,
-            &mut handle,
-        )?,
+    };
+    if threads == 1 {
+        let mut scanner = new_scanner();
+        input(&mut |chunk| emit(scan_chunk(&mut scanner, &chunk, &ctx)?))?;
+    } else {
+        scan_threaded(threads, &new_scanner, &ctx, input, &mut emit)?;
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -200,6 +271,84 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     Ok(if any_match { 0 } else { 1 })
 }
 
+/// Scans on `threads` threads, each with one [`Scanner`] for the whole run.
+///
+/// This thread reads the input and hands chunks out through a bounded
+/// queue; the scan threads format their chunk's output themselves; this
+/// thread writes the chunks back in input order. On an error, the chunks
+/// before the failing one are written and the error is returned.
+fn scan_threaded<'r, S>(
+    threads: usize,
+    new_scanner: &S,
+    ctx: &Ctx,
+    input: impl FnOnce(&mut dyn FnMut(Vec<Prompt>) -> Result<()>) -> Result<()>,
+    emit: &mut dyn FnMut(ChunkOut) -> Result<()>,
+) -> Result<()>
+where
+    S: Fn() -> Scanner<'r> + Sync,
+{
+    use std::sync::{mpsc, Arc, Mutex};
+    std::thread::scope(|s| {
+        // Created inside the scope: on an early return they drop before
+        // the scope joins the threads, which then see the queue closed.
+        let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Prompt>)>(threads * 4);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = mpsc::channel::<(u64, Result<ChunkOut>)>();
+        for _ in 0..threads {
+            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
+            s.spawn(move || {
+                let mut scanner = new_scanner();
+                loop {
+                    let job = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((seq, chunk)) = job else { break };
+                    let result = scan_chunk(&mut scanner, &chunk, ctx);
+                    if done_tx.send((seq, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        // The threads hold the only receivers and senders: when they all
+        // stop, sending work and waiting for results fail instead of hanging.
+        drop(work_rx);
+        drop(done_tx);
+        let mut next = 0u64;
+        let mut sent = 0u64;
+        let mut ready = std::collections::BTreeMap::new();
+        let mut drain = |ready: &mut std::collections::BTreeMap<u64, Result<ChunkOut>>,
+                         next: &mut u64|
+         -> Result<()> {
+            while let Some(result) = ready.remove(next) {
+                emit(result?)?;
+                *next += 1;
+            }
+            Ok(())
+        };
+        input(&mut |chunk: Vec<Prompt>| {
+            work_tx
+                .send((sent, chunk))
+                .map_err(|_| anyhow::anyhow!("the scan threads stopped"))?;
+            sent += 1;
+            while let Ok((seq, result)) = done_rx.try_recv() {
+                ready.insert(seq, result);
+            }
+            drain(&mut ready, &mut next)
+        })?;
+        drop(work_tx);
+        while next < sent {
+            let (seq, result) = done_rx
+                .recv()
+                .map_err(|_| anyhow::anyhow!("the scan threads stopped"))?;
+            ready.insert(seq, result);
+            drain(&mut ready, &mut next)?;
+        }
+        Ok(())
+    })
+}
+
 pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {
     let results: Vec<serde_json::Value> = result.rules.iter().map(rule_json).collect();
     serde_json::json!({
@@ -209,7 +358,86 @@ pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Val
     })
 }
 
-#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
+/// Writes [`json_line`] of the prompt and a newline, byte for byte as
+/// `serde_json::to_writer(&json_line(..))` does (object keys in sorted
+/// order, as `serde_json::Map` keeps them), without building the
+/// [`serde_json::Value`] tree. Rules with semantic scores, LLM verdicts,
+/// decoded keywords or debug variables go through [`rule_json`].
+fn write_json_line(out: &mut Vec<u8>, prompt: &Prompt, result: &ScanResult) -> Result<()> {
+    out.extend_from_slice(b"{\"id\":");
+    serde_json::to_writer(&mut *out, &prompt.id)?;
+    out.extend_from_slice(b",\"matched_rules\":[");
+    for (i, r) in result.matched().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, r.rule.as_str())?;
+    }
+    out.extend_from_slice(b"],\"results\":[");
+    for (i, r) in result.rules.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let plain = r.semantics.is_empty()
+            && r.llm.is_empty()
+            && r.variables.is_none()
+            && r.keywords.iter().all(|k| k.decoded.is_none());
+        if plain {
+            write_rule_json(out, r)?;
+        } else {
+            serde_json::to_writer(&mut *out, &rule_json(r))?;
+        }
+    }
+    out.extend_from_slice(b"]}\n");
+    Ok(())
+}
+
+/// [`rule_json`] of a rule without semantic, LLM or debug parts, written directly.
+fn write_rule_json(out: &mut Vec<u8>, r: &RuleResult) -> Result<()> {
+    out.extend_from_slice(b"{\"keywords\":[");
+    for (i, k) in r.keywords.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, k.var.as_str())?;
+    }
+    out.extend_from_slice(if r.matched {
+        b"],\"matched\":true,\"rule\":"
+    } else {
+        b"],\"matched\":false,\"rule\":"
+    });
+    serde_json::to_writer(&mut *out, r.rule.as_str())?;
+    out.extend_from_slice(b",\"spans\":{");
+    // A map: sorted by variable, the last span of a repeated variable wins.
+    let mut spans: Vec<(&str, usize, usize)> = r
+        .keywords
+        .iter()
+        .map(|k| (k.var.as_str(), k.start, k.end))
+        .collect();
+    spans.sort_by(|a, b| a.0.cmp(b.0));
+    let mut first = true;
+    for (i, (var, start, end)) in spans.iter().enumerate() {
+        if spans.get(i + 1).is_some_and(|next| next.0 == *var) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, var)?;
+        out.extend_from_slice(format!(":[{start},{end}]").as_bytes());
+    }
+    out.extend_from_slice(b"},\"warnings\":[");
+    for (i, w) in r.warnings.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, w.as_str())?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(())
+}
+
 fn rule_json(r: &RuleResult) -> serde_json::Value {
     let spans: serde_json::Map<String, serde_json::Value> = r
         .keywords
@@ -384,4 +612,78 @@ fn context(text: &str, start: usize, end: usize, (open, close): (&str, &str)) ->
         clean(text.get(start..end).unwrap_or("")),
         clean(&after)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use novac::KeywordMatch;
+
+    fn rule(
+        name: &str,
+        matched: bool,
+        keywords: &[(&str, usize, usize)],
+        warnings: &[&str],
+    ) -> RuleResult {
+        RuleResult {
+            index: 0,
+            rule: name.into(),
+            matched,
+            keywords: keywords
+                .iter()
+                .map(|&(var, start, end)| KeywordMatch {
+                    var: var.into(),
+                    start,
+                    end,
+                    decoded: None,
+                })
+                .collect(),
+            semantics: Vec::new(),
+            llm: Vec::new(),
+            warnings: warnings.iter().map(|&w| w.into()).collect(),
+            variables: None,
+        }
+    }
+
+    /// The direct JSONL writer gives the bytes of the `serde_json::Value` path.
+    #[test]
+    fn direct_json_line_equals_the_value_path() {
+        let results = [
+            ScanResult { rules: Vec::new() },
+            ScanResult {
+                rules: vec![
+                    rule(
+                        "A",
+                        true,
+                        &[("$b", 3, 9), ("$a", 0, 2), ("$b", 10, 12)],
+                        &[],
+                    ),
+                    rule("Q\"uote\u{1}é", false, &[], &["needs a \"model\"\n", "two"]),
+                    rule("Z", true, &[("$zé", 1, 2), ("$Z", 5, 6), ("$z", 7, 8)], &[]),
+                ],
+            },
+        ];
+        let ids = [
+            serde_json::json!(7),
+            serde_json::json!("x\ty"),
+            serde_json::Value::Null,
+            serde_json::json!({"b": 1, "a": [1.5, null]}),
+        ];
+        for result in &results {
+            for id in &ids {
+                let prompt = Prompt {
+                    id: id.clone(),
+                    text: "some text".into(),
+                };
+                let mut direct = Vec::new();
+                write_json_line(&mut direct, &prompt, result).unwrap();
+                let mut via_value = serde_json::to_vec(&json_line(&prompt, result)).unwrap();
+                via_value.push(b'\n');
+                assert_eq!(
+                    String::from_utf8_lossy(&direct),
+                    String::from_utf8_lossy(&via_value)
+                );
+            }
+        }
+    }
 }
