@@ -438,6 +438,7 @@ fn write_rule_json(out: &mut Vec<u8>, r: &RuleResult) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::indexing_slicing)] // serde_json: `v[key] = …` on an object built by json!({..}) inserts, never panics
 fn rule_json(r: &RuleResult) -> serde_json::Value {
     let spans: serde_json::Map<String, serde_json::Value> = r
         .keywords
