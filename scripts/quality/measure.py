@@ -23,6 +23,7 @@ Usage:
   scripts/quality/measure.py                       # held-back slice, markdown table
   scripts/quality/measure.py --slice tune --misses 20   # while tuning: show misses / FPs
   scripts/quality/measure.py --model-dir DIR       # include semantics (cargo feature `embed`)
+  scripts/quality/measure.py --decode              # also match keywords in decoded runs (novac scan --decode)
 """
 
 from __future__ import annotations
@@ -302,6 +303,8 @@ def scan(args, files: list[Path], samples: list[Sample]) -> list[set[str]]:
                                      "--input-format", "jsonl", "--format", "jsonl"]
         if args.model_dir:
             cmd += ["--model-dir", str(args.model_dir)]
+        if args.decode:
+            cmd.append("--decode")
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
         if proc.returncode not in (0, 1):
             sys.exit(f"error: novac scan failed ({proc.returncode}):\n{proc.stderr}")
@@ -441,7 +444,8 @@ def heldout_report(args, wheels: dict[str, Path]) -> int:
             cats.append("")
     print("held-out sources, scored whole; packages: "
           + ", ".join(f"{k} {v}" for k, v in heldout.PACKAGES.items())
-          + "; negatives: each source's own plus every existing negative corpus (both slices)\n")
+          + "; negatives: each source's own plus every existing negative corpus (both slices)"
+          + f"; decode: {'on' if args.decode else 'off'}\n")
     collections = [("ours", rule_files(args.rules))]
     if args.public.is_dir():
         collections.append(("public", rule_files(args.public)))
@@ -487,6 +491,8 @@ def main() -> int:
     ap.add_argument("--novac", help="a novac binary to use instead of `cargo run --release`")
     ap.add_argument("--misses", type=int, default=0, help="list up to N misses and false positives")
     ap.add_argument("--sizes", action="store_true", help="only print the corpus and slice sizes")
+    ap.add_argument("--decode", action="store_true",
+                    help="pass --decode to novac scan (keywords also match in decoded base64/hex/%%/entity runs)")
     ap.add_argument("--heldout", action="store_true",
                     help="score the held-out sources of heldout.py (whole; score once, after the last rule change)")
     args = ap.parse_args()
@@ -510,7 +516,8 @@ def main() -> int:
         return 0
 
     print(f"slice: {args.slice}; packages: " + ", ".join(f"{k} {v}" for k, v in PACKAGES.items())
-          + f"; semantics: {'on (' + str(args.model_dir) + ')' if args.model_dir else 'off (fail closed)'}\n")
+          + f"; semantics: {'on (' + str(args.model_dir) + ')' if args.model_dir else 'off (fail closed)'}"
+          + f"; decode: {'on' if args.decode else 'off'}\n")
     collections = [("ours", rule_files(args.rules))]
     if args.public.is_dir():
         collections.append(("public", rule_files(args.public)))

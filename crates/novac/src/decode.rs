@@ -220,13 +220,9 @@ fn b64_value(b: u8) -> Option<u8> {
 /// 4-character groups (wrapped lines, spaced groups). Returns (span, decoded,
 /// url-safe alphabet).
 fn base64_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>, bool)> {
-    let segs = segments(bytes, |b| b64_value(b).is_some(), 4);
+    let segs = segments(bytes, |b| b64_value(b).is_some(), 4, min_run);
     let mut out = Vec::new();
     for run in segs {
-        let chars: usize = run.iter().map(|s| s.chars.len()).sum();
-        if chars < min_run {
-            continue;
-        }
         // The run, then without its last segment, then without its first.
         let tries: [&[Seg]; 3] = [
             &run[..],
@@ -234,11 +230,11 @@ fn base64_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>, bool
             run.get(1..).unwrap_or(&[]),
         ];
         for t in tries {
-            let n: usize = t.iter().map(|s| s.chars.len()).sum();
+            let n: usize = t.iter().map(|s| s.len).sum();
             if t.is_empty() || n < min_run {
                 continue;
             }
-            let data: Vec<u8> = t.iter().flat_map(|s| s.chars.iter().copied()).collect();
+            let data: Vec<u8> = t.iter().flat_map(|s| s.chars(bytes)).copied().collect();
             let decoded = decode_base64(&data);
             if as_text(&decoded).is_some() {
                 let url = data.iter().any(|&b| b == b'-' || b == b'_');
@@ -279,10 +275,10 @@ fn b32_value(b: u8) -> Option<u8> {
 }
 
 fn base32_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>)> {
-    let segs = segments(bytes, |b| b32_value(b).is_some(), 8);
+    let segs = segments(bytes, |b| b32_value(b).is_some(), 8, min_run);
     let mut out = Vec::new();
     for run in segs {
-        let data: Vec<u8> = run.iter().flat_map(|s| s.chars.iter().copied()).collect();
+        let data: Vec<u8> = run.iter().flat_map(|s| s.chars(bytes)).copied().collect();
         // One case throughout, and at least one digit: base32 of text always
         // has digits 2-7 in practice, words in capitals rarely do.
         let upper = data.iter().any(u8::is_ascii_uppercase);
@@ -310,20 +306,44 @@ fn base32_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>)> {
 
 // ------------------------------------------------------------------ segments
 
-/// A maximal run of alphabet bytes (`chars`, with trailing `=` removed) at
-/// `range` of the input.
+/// A maximal run of alphabet bytes at `range` of the input: its first `len`
+/// bytes, then up to six `=`.
 struct Seg {
     range: Range<usize>,
-    chars: Vec<u8>,
+    len: usize,
+}
+
+impl Seg {
+    /// The alphabet bytes (without the padding).
+    fn chars<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        bytes
+            .get(self.range.start..self.range.start + self.len)
+            .unwrap_or(&[])
+    }
 }
 
 /// Splits `bytes` into maximal alphabet segments (each may end with up to six
 /// `=`), grouped into runs: a segment joins the previous one across
 /// whitespace when the previous one has a multiple of `group` characters and
-/// no padding. One forward pass.
-fn segments(bytes: &[u8], alpha: impl Fn(u8) -> bool, group: usize) -> Vec<Vec<Seg>> {
+/// no padding. Only runs of at least `min_chars` alphabet bytes are returned
+/// (shorter ones, ordinary words, cost no allocation). One forward pass.
+fn segments(
+    bytes: &[u8],
+    alpha: impl Fn(u8) -> bool,
+    group: usize,
+    min_chars: usize,
+) -> Vec<Vec<Seg>> {
     let mut runs: Vec<Vec<Seg>> = Vec::new();
     let mut current: Vec<Seg> = Vec::new();
+    let mut current_chars = 0usize;
+    let mut close = |current: &mut Vec<Seg>, chars: &mut usize| {
+        if *chars >= min_chars && !current.is_empty() {
+            runs.push(std::mem::take(current));
+        } else {
+            current.clear();
+        }
+        *chars = 0;
+    };
     let mut can_join = false;
     let mut i = 0;
     while i < bytes.len() {
@@ -335,9 +355,9 @@ fn segments(bytes: &[u8], alpha: impl Fn(u8) -> bool, group: usize) -> Vec<Vec<S
         while i < bytes.len() && alpha(bytes[i]) {
             i += 1;
         }
-        let chars = bytes[start..i].to_vec();
+        let len = i - start;
         let mut padded = false;
-        while i < bytes.len() && bytes[i] == b'=' && i - start < chars.len() + 6 {
+        while i < bytes.len() && bytes[i] == b'=' && i - start < len + 6 {
             padded = true;
             i += 1;
         }
@@ -349,20 +369,19 @@ fn segments(bytes: &[u8], alpha: impl Fn(u8) -> bool, group: usize) -> Vec<Vec<S
         });
         let joins = can_join && joined_by_space;
         if !joins && !current.is_empty() {
-            runs.push(std::mem::take(&mut current));
+            close(&mut current, &mut current_chars);
         }
-        can_join = !padded && chars.len().is_multiple_of(group);
+        can_join = !padded && len.is_multiple_of(group);
         current.push(Seg {
             range: start..i,
-            chars,
+            len,
         });
+        current_chars += len;
         if padded {
-            runs.push(std::mem::take(&mut current));
+            close(&mut current, &mut current_chars);
         }
     }
-    if !current.is_empty() {
-        runs.push(current);
-    }
+    close(&mut current, &mut current_chars);
     runs
 }
 
@@ -445,6 +464,9 @@ fn percent_runs(bytes: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
             i += 1;
         }
         let token = &bytes[start..i];
+        if token.iter().filter(|&&b| b == b'%').take(3).count() < 3 {
+            continue;
+        }
         let mut decoded = Vec::with_capacity(token.len());
         let mut escapes = 0;
         let mut k = 0;

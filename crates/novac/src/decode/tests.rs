@@ -262,7 +262,7 @@ proptest! {
 #[test]
 fn adversarial_runs_stay_bounded() {
     let p = "abcd ".repeat(20_000);
-    let runs = segments(p.as_bytes(), |b| b64_value(b).is_some(), 4);
+    let runs = segments(p.as_bytes(), |b| b64_value(b).is_some(), 4, 0);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].len(), 20_000);
     assert!(views(&p).len() <= 3);
