@@ -1,4 +1,5 @@
-//! Fuzzes the front end and the checker with real rules (`rulesets/`) after
+//! Fuzzes the front end and the checker with real rules (one rule of
+//! `rulesets/` at a time) after
 //! structure-aware edits ([`novac_fuzz::MutatedRules`]): section names
 //! misspelt with accents and in other scripts, operators in other scripts,
 //! combining marks, direction marks and 4-byte characters inserted at any
