@@ -98,6 +98,24 @@ def test_hide_drops_the_poisoned_tool(tmp_path: Path) -> None:
     assert run(session()) == ["echo", "fetch_page", "greet"]
 
 
+def test_a_hidden_tool_cannot_be_called(tmp_path: Path) -> None:
+    proc = raw_proxy(tmp_path, "hide", UPSTREAM)
+    send(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}})
+    assert json.loads(proc.stdout.readline())["id"] == 1
+    send(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    send(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    names = [t["name"] for t in json.loads(proc.stdout.readline())["result"]["tools"]]
+    assert "add" not in names and "echo" in names
+    send(proc, {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                "params": {"name": "add", "arguments": {"a": 1, "b": 2}}})
+    refused = json.loads(proc.stdout.readline())
+    assert refused["id"] == 3 and refused["error"]["code"] == -32001
+    proc.stdin.close()
+    assert proc.wait(timeout=20) == 0
+
+
 def test_block_on_a_description_refuses_the_whole_list(tmp_path: Path) -> None:
     async def session():
         async with Client(proxied(rules_file(tmp_path), "--default-action", "block")) as client:
@@ -191,12 +209,14 @@ for line in sys.stdin:
 """
 
 
-def raw_proxy(tmp_path: Path) -> subprocess.Popen:
-    fake = tmp_path / "fake.py"
-    fake.write_text(FAKE)
+def raw_proxy(tmp_path: Path, poisoning_action: str | None = None,
+              upstream: Path | None = None) -> subprocess.Popen:
+    if upstream is None:
+        upstream = tmp_path / "fake.py"
+        upstream.write_text(FAKE)
     return subprocess.Popen(
-        [str(NOVAC), "mcp", "proxy", "--rules", str(rules_file(tmp_path)), "--quiet", "--",
-         sys.executable, str(fake)],
+        [str(NOVAC), "mcp", "proxy", "--rules", str(rules_file(tmp_path, poisoning_action)),
+         "--quiet", "--", sys.executable, str(upstream)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

@@ -112,6 +112,8 @@ struct Pending {
 struct Proxy {
     guard: Guard,
     pending: Mutex<HashMap<String, Pending>>,
+    /// Tools dropped from a `tools/list` answer: calls to them are refused.
+    hidden: Mutex<std::collections::HashSet<String>>,
     client_out: Mutex<std::io::BufWriter<std::io::Stdout>>,
     upstream_in: Mutex<Option<ChildStdin>>,
     client_closed: AtomicBool,
@@ -200,6 +202,7 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
             audit: Mutex::new(audit),
         },
         pending: Mutex::new(HashMap::new()),
+        hidden: Mutex::new(std::collections::HashSet::new()),
         client_out: Mutex::new(std::io::BufWriter::with_capacity(
             1 << 16,
             std::io::stdout(),
@@ -359,6 +362,17 @@ impl Proxy {
                 ))),
             ));
         }
+        if let Some(name) = &tool {
+            let hidden = self.hidden.lock().is_ok_and(|h| h.contains(name));
+            if hidden {
+                return self.to_client(&jsonrpc::error(
+                    &id,
+                    BLOCKED,
+                    &format!("Blocked by novac: the tool {name} was hidden"),
+                    Some(json!({"tool": name})),
+                ));
+            }
+        }
         let mut modified = false;
         if method == "tools/call" {
             if let Some(arguments) = value.pointer_mut("/params/arguments") {
@@ -444,10 +458,12 @@ impl Proxy {
     fn on_upstream_line(&self, line: Vec<u8>) {
         let mut value = match serde_json::from_slice::<Value>(&line) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return warn(&format!(
+            Ok(_) => {
+                return warn(&format!(
                 "dropped a line from the upstream server that is not a JSON-RPC object ({} bytes)",
                 line.len()
-            )),
+            ))
+            }
             Err(e) => {
                 return warn(&format!(
                     "dropped a line from the upstream server that is not JSON ({} bytes: {e})",
@@ -601,6 +617,11 @@ impl Proxy {
                 modified |= verdict.modified;
                 match verdict.refusal() {
                     Some((Action::Hide, rule)) => {
+                        if let (Scope::ToolDescription, Some(name), Ok(mut hidden)) =
+                            (scope, &name, self.hidden.lock())
+                        {
+                            hidden.insert(name.clone());
+                        }
                         info(
                             false,
                             &format!(
