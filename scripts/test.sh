@@ -68,6 +68,10 @@ step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)
 cargo build --quiet -p novac-cli
 NOVAC_BIN="$target_dir/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
 
+step "novac mcp proxy between the MCP SDK's client and an SDK server: block, hide, redact, log, replayed ids, a crashing upstream (tests/mcp_proxy, ~30 s)"
+cargo build --quiet -p novac-cli
+NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp_proxy
+
 step "novac serve over HTTP: scan contract, reloads, limits, auth, slow/vanishing clients, shutdown (tests/serve, ~5 s)"
 cargo build --quiet -p novac-cli
 NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" "$venv/bin/python" -m pytest -q tests/serve --ignore=tests/serve/test_playground_browser.py

@@ -112,8 +112,9 @@ impl AuditLog {
         })
     }
 
-    /// Appends one decision (blocks when 4,096 lines are waiting to be written).
-    pub fn record(&self, decision: &Decision<'_>) {
+    /// Appends one decision, or any other entry (`novac mcp proxy`'s);
+    /// blocks when 4,096 lines are waiting to be written.
+    pub fn record(&self, decision: &impl Serialize) {
         if let (Some(sender), Ok(line)) = (&self.sender, serde_json::to_string(decision)) {
             let _ = sender.send(line);
         }

@@ -23,6 +23,7 @@
 
 pub(crate) mod audit;
 mod jsonrpc;
+mod proxy;
 mod server;
 mod tool;
 
@@ -37,7 +38,11 @@ use std::time::Duration;
 
 /// Arguments of `novac mcp`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct McpArgs {
+    /// `proxy`: guard another MCP server instead of serving `validate_prompt`.
+    #[command(subcommand)]
+    command: Option<McpCommand>,
     /// Rule files or directories of `.nov` files, and compiled bundles
     /// (`novac compile`, given by file path).
     #[arg(short, long = "rules", required = true, num_args = 1..)]
@@ -82,6 +87,15 @@ pub struct McpArgs {
     /// The LLM judge (the same options as `novac scan`).
     #[command(flatten)]
     llm: crate::llm_config::LlmArgs,
+}
+
+/// Subcommands of `novac mcp`.
+#[derive(clap::Subcommand, Debug)]
+enum McpCommand {
+    /// Sit between an MCP client and an MCP server (spawned over stdio) and
+    /// apply the rules to tool descriptions, tool-call arguments, tool
+    /// results and sampling requests.
+    Proxy(proxy::ProxyArgs),
 }
 
 /// The semantic and LLM stages the server scans with.
@@ -132,6 +146,9 @@ fn info(quiet: bool, message: &str) {
 }
 
 pub fn run(args: McpArgs) -> Result<u8> {
+    if let Some(McpCommand::Proxy(proxy)) = args.command {
+        return proxy::run(proxy);
+    }
     let color = crate::stderr_color();
     let new_compiler = crate::load::compiler_factory(&args.semantic)?;
     let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
