@@ -122,7 +122,7 @@ struct Proxy {
 
 pub fn run(args: ProxyArgs) -> Result<u8> {
     let color = crate::stderr_color();
-    let new_compiler = super::compiler_factory(&args.semantic)?;
+    let new_compiler = crate::load::compiler_factory(&args.semantic)?;
     let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
         Ok(set) => Arc::new(set),
         Err(e) => anyhow::bail!("{}", e.render(color)),
