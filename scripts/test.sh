@@ -63,6 +63,10 @@ step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)
 cargo build --quiet -p novac-cli
 NOVAC_BIN="$root/target/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
 
+step "novac lsp with pytest-lsp (pygls) as the client (tests/lsp, ~1 min: a 10 MB document in a debug build)"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest-lsp==1.0.1"
+(cd tests/lsp && NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" "$venv/bin/python" -m pytest -q)
+
 step "fuzz smoke: each cargo-fuzz target for 15 s (scripts/fuzz.sh; ~2 min install + ~5 min build cold)"
 if [ "${NOVAC_SKIP_FUZZ:-0}" = 1 ]; then
     echo "skipping: NOVAC_SKIP_FUZZ=1"

@@ -9,9 +9,11 @@
 
 mod check;
 mod compile;
+mod config;
 mod fmt;
 mod input;
 pub(crate) mod llm_config;
+mod lsp;
 mod mcp;
 mod sarif;
 mod scan;
@@ -44,6 +46,8 @@ enum Command {
     Test(test_cmd::TestArgs),
     /// Serve `validate_prompt` to MCP clients over stdio (a gateway).
     Mcp(mcp::McpArgs),
+    /// Serve the language server protocol over stdio (for editors).
+    Lsp(lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test_cmd::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Mcp(args) => mcp::run(args),
+        Command::Lsp(args) => lsp::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -47,6 +47,8 @@ pub struct TestArgs {
     semantic: crate::semantic::SemanticArgs,
     #[command(flatten)]
     llm: crate::llm_config::LlmArgs,
+    #[command(flatten)]
+    config: crate::config::ConfigChoice,
 }
 
 /// How results are printed.
@@ -146,6 +148,7 @@ struct Discovery {
 pub fn run(args: TestArgs) -> Result<u8> {
     let stages = Stages::from_args(&args)?;
     let stages = &stages;
+    let mut configs = crate::config::ConfigCache::new(args.config.clone())?;
     let found = discover(&args.paths)?;
     let mut errors: Vec<String> = Vec::new();
     let mut sidecars: Vec<Sidecar> = Vec::new();
@@ -183,7 +186,7 @@ pub fn run(args: TestArgs) -> Result<u8> {
     for s in &sidecars {
         let key = canonical(&s.rule_file);
         if !compiled.contains_key(&key) {
-            let rules = compile(&s.rule_file, stages, &mut errors);
+            let rules = compile(&s.rule_file, stages, &mut configs, &mut errors);
             compiled.insert(key.clone(), rules);
         }
         let Some(Some(rules)) = compiled.get(&key) else {
@@ -351,7 +354,12 @@ fn canonical(path: &Path) -> PathBuf {
 }
 
 /// Compiles one rule file; on failure records its errors and returns `None`.
-fn compile(path: &Path, stages: &Stages, errors: &mut Vec<String>) -> Option<Rules> {
+fn compile(
+    path: &Path,
+    stages: &Stages,
+    configs: &mut crate::config::ConfigCache,
+    errors: &mut Vec<String>,
+) -> Option<Rules> {
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) => {
@@ -372,6 +380,27 @@ fn compile(path: &Path, stages: &Stages, errors: &mut Vec<String>) -> Option<Rul
             }
         }
         return None;
+    }
+    // The project policy: a denied warning or a missing required meta key fails the file.
+    let config = match configs.for_file(path) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            return None;
+        }
+    };
+    if let Some(report) = compiler.reports().first() {
+        let mut diagnostics = report.diagnostics.clone();
+        config.apply(&text, &mut diagnostics);
+        let denied: Vec<String> = diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.render(&report.origin, &report.text, false))
+            .collect();
+        if !denied.is_empty() {
+            errors.extend(denied);
+            return None;
+        }
     }
     match compiler.build() {
         Ok(rules) => Some(rules),
