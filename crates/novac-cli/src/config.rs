@@ -28,7 +28,8 @@
 //! for metadata, names and tags, then drops warnings set to `allow` or
 //! suppressed inline (`// novac: allow(W102)` on the line before the finding,
 //! or before the `rule` line for the whole rule), and turns `deny` warnings
-//! into errors. Errors are never dropped: they stop the rule from compiling.
+//! into errors. Engine errors (E codes) are never dropped: they stop the rule
+//! from compiling.
 //! Cost: one parse of the source's AST per file (microseconds per rule) and
 //! one line scan for suppression comments.
 
@@ -400,7 +401,9 @@ impl Config {
         }
         let suppress = Suppressions::new(text, rules);
         diagnostics.retain_mut(|d| {
-            if d.is_error() {
+            // Engine errors stop the rule from compiling: never dropped.
+            // Warnings (W codes), even those the policy made errors, may be.
+            if d.is_error() && !d.code.starts_with('W') {
                 return true;
             }
             if suppress.covers(d.code, d.primary.span.start as usize) {
