@@ -360,3 +360,23 @@ def test_shutdown_exit_code():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_long_or_chains_do_not_overflow_the_stack():
+    # The engine's checker recurses per operator: 40,000 are analysed on the
+    # server's large stack, 100,000 are refused with E009 instead of a crash.
+    for n, refused in ((40_000, False), (100_000, True)):
+        text = 'rule Deep\n{\n    keywords:\n        $a = "x"\n    condition:\n        '
+        text += " or ".join(["$a"] * n) + "\n}\n"
+        uri = "file:///deep.nov"
+        payload = (
+            frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
+            + frame({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                "uri": uri, "languageId": "nova", "version": 1, "text": text}}})
+            + frame({"jsonrpc": "2.0", "id": 2, "method": "textDocument/semanticTokens/full",
+                     "params": {"textDocument": {"uri": uri}}})
+        )
+        out, err, code = raw_session(payload)
+        assert b"overflow" not in err and b"panicked" not in err, err
+        assert b'"id":2' in out
+        assert (b'"E009"' in out) == refused

@@ -30,6 +30,25 @@ pub struct Document {
 impl Document {
     /// Analyses `text`.
     pub fn new(text: String, config: Arc<Config>) -> Document {
+        let operators = operator_count(&text);
+        if operators > MAX_OPERATORS {
+            // The engine's checker recurses once per `and`/`or`: a chain this
+            // long would overflow even the server's large stack. Say so instead.
+            let mut doc = Document::light(String::new());
+            let mut line_starts = vec![0];
+            line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+            doc.line_starts = line_starts;
+            doc.text = text;
+            doc.diagnostics.push(Diagnostic::new(
+                &novac::codes::TOO_DEEP,
+                Span::empty(0),
+                format!(
+                    "the file has {operators} `and`/`or` operators, more than the {MAX_OPERATORS} \
+                     the language server analyses; run `novac check` on it"
+                ),
+            ));
+            return doc;
+        }
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let mut compiler = novac::Compiler::new();
@@ -135,6 +154,18 @@ impl Document {
             .unwrap_or(self.text.len());
         Span::new(start, end)
     }
+}
+
+/// The most `and`/`or` words a document may hold to be analysed (the
+/// checker recurses once per operator; 100,000 fit the server's 1 GiB stack
+/// in a debug build, measured).
+pub const MAX_OPERATORS: usize = 50_000;
+
+/// Counts the words `and` and `or` (any case) in `text`.
+fn operator_count(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '$')
+        .filter(|w| w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or"))
+        .count()
 }
 
 /// The largest char boundary at or before `offset`.

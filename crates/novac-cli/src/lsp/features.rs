@@ -712,27 +712,39 @@ pub fn semantic_tokens(doc: &Document) -> Vec<SemanticToken> {
     raw.sort_by_key(|(s, _)| (s.start, s.end));
     let mut tokens = Vec::with_capacity(raw.len());
     let (mut prev_line, mut prev_char, mut prev_end) = (0u32, 0u32, 0u32);
+    // A cursor walks the text once (tokens are sorted): linear even when a
+    // condition is one very long line.
+    let (mut at, mut line, mut col) = (0usize, 0u32, 0u32);
     for (span, kind) in raw {
         if span.start < prev_end {
             continue; // overlapping: keep the first
         }
-        let start = doc.position(span.start as usize);
-        let end = doc.position(span.end as usize);
-        let delta_line = start.line - prev_line;
+        let start = document::floor_char(text, span.start as usize);
+        for c in text.get(at..start).unwrap_or("").chars() {
+            if c == '\n' {
+                line += 1;
+                col = 0;
+            } else {
+                col += c.len_utf16() as u32;
+            }
+        }
+        at = start;
+        let length: u32 = span.text(text).chars().map(|c| c.len_utf16() as u32).sum();
+        let delta_line = line - prev_line;
         let delta_start = if delta_line == 0 {
-            start.character - prev_char
+            col - prev_char
         } else {
-            start.character
+            col
         };
         tokens.push(SemanticToken {
             delta_line,
             delta_start,
-            length: end.character.saturating_sub(start.character),
+            length,
             token_type: kind,
             token_modifiers_bitset: 0,
         });
-        prev_line = start.line;
-        prev_char = start.character;
+        prev_line = line;
+        prev_char = col;
         prev_end = span.end;
     }
     tokens

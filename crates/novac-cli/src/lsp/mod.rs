@@ -46,8 +46,23 @@ pub struct LspArgs {
 /// The largest message body accepted (larger ones are skipped): 64 MiB.
 const MAX_BODY: usize = 64 << 20;
 
+/// The stack of the server thread: the engine's checker recurses once per
+/// condition operator, so long `or` chains need more than the main thread's
+/// 8 MiB. Only the pages touched are committed.
+const STACK_SIZE: usize = 1 << 30;
+
 pub fn run(args: LspArgs) -> Result<u8> {
     let configs = ConfigCache::new(args.config)?;
+    let server = std::thread::Builder::new()
+        .name("novac-lsp".into())
+        .stack_size(STACK_SIZE)
+        .spawn(move || serve(configs))?;
+    server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the language server thread panicked"))?
+}
+
+fn serve(configs: ConfigCache) -> Result<u8> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();
