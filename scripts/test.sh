@@ -88,6 +88,22 @@ NOVAC_REQUIRE_BROWSER=1 NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac
     "$venv/bin/python" -m pytest -q -s tests/serve/test_playground_browser.py
 echo "playground screenshots: ${CARGO_TARGET_DIR:-$root/target}/serve-artifacts/"
 
+step "novac lsp with pytest-lsp (pygls) as the client (tests/lsp, ~1 min: a 10 MB document in a debug build)"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest-lsp==1.0.1"
+(cd tests/lsp && NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" "$venv/bin/python" -m pytest -q)
+
+step "editors: TextMate grammar tokenised (textmate-grammar-python), Neovim drives novac lsp (~30 s)"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "textmate-grammar-python==0.6.1"
+"$venv/bin/python" -m pytest -q -p no:asyncio editors/textmate
+if ! command -v nvim > /dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim) > /dev/null 2>&1 || true
+fi
+if command -v nvim > /dev/null 2>&1; then
+    editors/nvim_smoke.sh "${CARGO_TARGET_DIR:-$root/target}/debug/novac"
+else
+    echo "neovim smoke: SKIPPED, neovim could not be installed"
+fi
+
 step "fuzz smoke: each cargo-fuzz target for 15 s (scripts/fuzz.sh; ~5 min build cold)"
 if [ "${NOVAC_SKIP_FUZZ:-0}" = 1 ]; then
     echo "skipping: NOVAC_SKIP_FUZZ=1"

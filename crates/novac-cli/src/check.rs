@@ -21,6 +21,8 @@ pub struct CheckArgs {
     /// Also lint metadata (required keys, uuid v4, severity, ISO date; W201–W206).
     #[arg(long)]
     meta_lints: bool,
+    #[command(flatten)]
+    config: crate::config::ConfigChoice,
     /// Print the explanation of a diagnostic code (e.g. E101) and exit.
     #[arg(long, value_name = "CODE")]
     explain: Option<String>,
@@ -66,7 +68,15 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         // Errors are in the reports; keep going to report on every file.
         let _ = compiler.add_named_source(&file.display().to_string(), &text);
     }
-    let reports = compiler.reports();
+    // The project policy (novac.toml) over the engine's diagnostics.
+    let mut configs = crate::config::ConfigCache::new(args.config.clone())?;
+    let mut reports = compiler.reports().to_vec();
+    for (report, file) in reports.iter_mut().zip(&files) {
+        configs
+            .for_file(file)?
+            .apply(&report.text, &mut report.diagnostics);
+    }
+    let reports = &reports[..];
     let errors: usize = reports.iter().map(|r| r.errors()).sum();
     let warnings: usize = reports.iter().map(|r| r.warnings()).sum();
     let rules: usize = reports.iter().map(|r| r.rules).sum();

@@ -24,6 +24,8 @@ pub struct FmtArgs {
     /// Format standard input and write the result to standard output.
     #[arg(long)]
     stdin: bool,
+    #[command(flatten)]
+    config: crate::config::ConfigChoice,
 }
 
 /// What happened to one source.
@@ -37,6 +39,7 @@ pub fn run(args: FmtArgs) -> Result<u8> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.stdin {
+        crate::config::ConfigCache::new(args.config.clone())?;
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
@@ -65,7 +68,11 @@ pub fn run(args: FmtArgs) -> Result<u8> {
         bail!("no .nov files found");
     }
     let (mut changed, mut failed) = (0usize, 0usize);
+    // novac.toml: a malformed configuration stops fmt as it stops check
+    // (fmt has no settings of its own yet; the policy does not change layout).
+    let mut configs = crate::config::ConfigCache::new(args.config.clone())?;
     for file in &files {
+        configs.for_file(file)?;
         match fmt_file(file, args.check, &mut out)? {
             Outcome::Unchanged => {}
             Outcome::Changed => changed += 1,

@@ -87,6 +87,7 @@ fn with_bundles(paths: &[PathBuf], semantic: &SemanticArgs) -> Result<Option<Rul
 pub fn compile_file(
     path: &Path,
     semantic: &SemanticArgs,
+    configs: &mut crate::config::ConfigCache,
     errors: &mut Vec<String>,
 ) -> Option<Rules> {
     let text = match std::fs::read(path) {
@@ -109,6 +110,28 @@ pub fn compile_file(
             }
         }
         return None;
+    }
+    // The project policy (novac.toml): a denied warning or a missing
+    // required meta key fails the file.
+    let config = match configs.for_file(path) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            return None;
+        }
+    };
+    if let Some(report) = compiler.reports().first() {
+        let mut diagnostics = report.diagnostics.clone();
+        config.apply(&text, &mut diagnostics);
+        let denied: Vec<String> = diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.render(&report.origin, &report.text, false))
+            .collect();
+        if !denied.is_empty() {
+            errors.extend(denied);
+            return None;
+        }
     }
     match compiler.build() {
         Ok(rules) => Some(rules),

@@ -14,10 +14,12 @@
 
 mod check;
 mod compile;
+mod config;
 mod fmt;
 mod input;
 pub(crate) mod llm_config;
 mod load;
+mod lsp;
 mod mcp;
 mod sarif;
 mod scan;
@@ -53,6 +55,8 @@ enum Command {
     Mcp(mcp::McpArgs),
     /// Serve scans over HTTP (a sidecar), with metrics, hot reload and an optional playground.
     Serve(serve::ServeArgs),
+    /// Serve the language server protocol over stdio (for editors).
+    Lsp(lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(args),
         Command::Mcp(args) => mcp::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Lsp(args) => lsp::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -47,6 +47,8 @@ pub struct TestArgs {
     semantic: crate::semantic::SemanticArgs,
     #[command(flatten)]
     llm: crate::llm_config::LlmArgs,
+    #[command(flatten)]
+    config: crate::config::ConfigChoice,
 }
 
 /// How results are printed.
@@ -146,6 +148,7 @@ struct Discovery {
 pub fn run(args: TestArgs) -> Result<u8> {
     let stages = Stages::from_args(&args)?;
     let stages = &stages;
+    let mut configs = crate::config::ConfigCache::new(args.config.clone())?;
     let found = discover(&args.paths)?;
     let mut errors: Vec<String> = Vec::new();
     let mut sidecars: Vec<Sidecar> = Vec::new();
@@ -183,7 +186,12 @@ pub fn run(args: TestArgs) -> Result<u8> {
     for s in &sidecars {
         let key = canonical(&s.rule_file);
         if !compiled.contains_key(&key) {
-            let rules = crate::load::compile_file(&s.rule_file, &stages.semantic, &mut errors);
+            let rules = crate::load::compile_file(
+                &s.rule_file,
+                &stages.semantic,
+                &mut configs,
+                &mut errors,
+            );
             compiled.insert(key.clone(), rules);
         }
         let Some(Some(rules)) = compiled.get(&key) else {

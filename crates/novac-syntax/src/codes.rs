@@ -4,7 +4,8 @@
 //!
 //! Codes are stable: a code is never reused for a different finding.
 //! `E0xx`/`W0xx` come from the parser, `E1xx`/`W1xx` from the checker
-//! (names, conditions, patterns), `W2xx` from the optional metadata lints.
+//! (names, conditions, patterns), `W2xx` from the optional metadata lints, `W3xx` from the project policy
+//! of `novac.toml` (applied by the CLI).
 
 use serde::Serialize;
 
@@ -142,6 +143,14 @@ codes! {
         "Metadata lint: the key is not one of the known meta keys.";
     META_NAME = "W206" "rule-name-style" Warning
         "Metadata lint: rule names are PascalCase (`^[A-Z][a-zA-Z0-9]*$`).";
+    POLICY_META_MISSING = "W301" "policy-meta-missing" Warning
+        "Project policy (novac.toml `[check.metadata]`): a required meta key is missing. Its `miss` setting makes this an error or a warning.";
+    POLICY_META_TYPE = "W302" "policy-meta-type" Warning
+        "Project policy (novac.toml `[check.metadata]`): the meta value does not have the configured type (string, int, date, uuid, enum, regex).";
+    POLICY_RULE_NAME = "W303" "policy-rule-name" Warning
+        "Project policy (novac.toml `[check.rule_name]`): the rule name does not match the configured regex.";
+    POLICY_TAG = "W304" "policy-tag" Warning
+        "Project policy (novac.toml `[check.tags]`): the tag is not in the allowed list.";
 }
 
 /// Looks a code up by its id (`E101`) or name (`undefined-variable`).
