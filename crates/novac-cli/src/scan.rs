@@ -3,7 +3,7 @@
 use crate::input::{for_each_batch, InputFormat, Prompt};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use novac::{Compiler, RuleResult, Rules, ScanOptions, ScanResult, Scanner, SharedStr};
+use novac::{Compiler, RuleResult, Rules, ScanOptions, ScanResult, Scanner};
 use rayon::prelude::*;
 use std::io::{BufReader, IsTerminal, Write};
 use std::path::PathBuf;
@@ -37,6 +37,10 @@ pub struct ScanArgs {
     /// Report every rule and variable, not only matches.
     #[arg(long)]
     debug: bool,
+    /// Also list, per prompt, the rules that failed closed and why (by
+    /// default the human output says it once, at the end).
+    #[arg(short, long)]
+    verbose: bool,
     /// Refuse (exit 2) a prompt larger than this many bytes (default: no
     /// limit below 4 GiB).
     #[arg(long, value_name = "BYTES")]
@@ -105,7 +109,8 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         bar
     });
     let mut seen = 0u64;
-    let mut failed_closed = std::collections::BTreeSet::new();
+    // Rule → the first reason it failed closed.
+    let mut failed_closed = std::collections::BTreeMap::new();
     let mut handle = |batch: Vec<Prompt>| -> Result<()> {
         let results: Vec<ScanResult> = if embeds {
             // Prompts that need the model are embedded in batches.
@@ -133,9 +138,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         };
         for (prompt, result) in batch.iter().zip(&results) {
             any_match |= result.is_match();
-            for r in result.rules.iter().filter(|r| !r.warnings.is_empty()) {
-                if !failed_closed.contains(&r.rule) {
-                    failed_closed.insert(r.rule.clone());
+            for r in result.rules.iter().filter(|r| !r.matched) {
+                if let (Some(w), false) = (r.warnings.first(), failed_closed.contains_key(&r.rule))
+                {
+                    failed_closed.insert(r.rule.clone(), w.to_string());
                 }
             }
             match args.format {
@@ -145,7 +151,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
                     serde_json::to_string(&json_line(prompt, result))?
                 )?,
                 Format::Json => json_items.push(json_line(prompt, result)),
-                Format::Human => write_human(&mut out, &rules, prompt, result, color, args.debug)?,
+                Format::Human => write_human(
+                    &mut out,
+                    &rules,
+                    prompt,
+                    result,
+                    color,
+                    (args.debug, args.verbose),
+                )?,
             }
         }
         seen += batch.len() as u64;
@@ -181,12 +194,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
     out.flush()?;
     if !failed_closed.is_empty() && args.format == Format::Human && !args.debug {
-        let names: Vec<&str> = failed_closed.iter().map(SharedStr::as_str).collect();
         eprintln!(
-            "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed): {}",
-            names.len(),
-            names.join(", ")
+            "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed){}:",
+            failed_closed.len(),
+            if args.verbose { "" } else { "; --verbose lists them per prompt" }
         );
+        for (rule, why) in &failed_closed {
+            eprintln!("  {rule}: {why}");
+        }
     }
     Ok(if any_match { 0 } else { 1 })
 }
@@ -276,7 +291,7 @@ fn write_human(
     prompt: &Prompt,
     result: &ScanResult,
     color: bool,
-    debug: bool,
+    (debug, verbose): (bool, bool),
 ) -> Result<()> {
     let (bold, red, yellow, dim, reset) = if color {
         ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m")
@@ -290,7 +305,7 @@ fn write_human(
     for r in result
         .rules
         .iter()
-        .filter(|r| r.matched || debug || !r.warnings.is_empty())
+        .filter(|r| r.matched || debug || (verbose && !r.warnings.is_empty()))
     {
         let severity = rules
             .rule(r.index)
