@@ -60,8 +60,10 @@ pyo3::create_exception!(
 );
 
 /// Models loaded in this process, by directory (and windowing).
-fn models() -> &'static Mutex<HashMap<(PathBuf, bool), Arc<BertEmbedder>>> {
-    static MODELS: OnceLock<Mutex<HashMap<(PathBuf, bool), Arc<BertEmbedder>>>> = OnceLock::new();
+type Models = Mutex<HashMap<(PathBuf, bool), Arc<BertEmbedder>>>;
+
+fn models() -> &'static Models {
+    static MODELS: OnceLock<Models> = OnceLock::new();
     MODELS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
