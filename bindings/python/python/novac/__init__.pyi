@@ -127,6 +127,52 @@ class LlmPlugin:
     @property
     def evaluator(self) -> Any: ...
 
+class NovacError(Exception): ...
+class ModelError(NovacError): ...
+class LlmError(NovacError): ...
+class MissingKeyError(LlmError): ...
+class UnknownProviderError(NovacError): ...
+
+class Embedder:
+    def __init__(self, model_dir: Union[str, "os.PathLike[str]"], *, windowed: bool = False) -> None: ...
+    def encode(self, texts: List[str]) -> List[List[float]]: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def model_dir(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+
+class Judge:
+    def __init__(
+        self,
+        provider: Optional[str] = None,
+        model: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        api_key: Optional[str] = None,
+        timeout: Optional[float] = None,
+        retries: int = 3,
+        cache: int = 1000,
+        cache_ttl: float = 300.0,
+        deadline: Optional[float] = 120.0,
+        concurrency: int = 8,
+        on_error: str = "not_matched",
+    ) -> None: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def on_error(self) -> str: ...
+    @property
+    def missing(self) -> Optional[str]: ...
+    @property
+    def cached(self) -> int: ...
+    def evaluate_prompt(self, prompt_template: str, text: str, temperature: float = 0.1) -> Tuple[bool, float, Dict[str, Any]]: ...
+    def evaluate(self, pattern: str, text: str, temperature: float = 0.1) -> Tuple[bool, float]: ...
+    def clear_cache(self) -> None: ...
+
 class Rules:
     def scan(
         self,
@@ -137,6 +183,19 @@ class Rules:
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
         max_prompt_bytes: Optional[int] = None,
+        judge: _Llm = None,
+        decode: bool = False,
+    ) -> ScanResult: ...
+    async def scan_async(
+        self,
+        prompt: str,
+        *,
+        normalize: bool = False,
+        debug: bool = False,
+        semantic_evaluator: _Semantic = None,
+        llm_evaluator: _Llm = None,
+        max_prompt_bytes: Optional[int] = None,
+        judge: _Llm = None,
         decode: bool = False,
     ) -> ScanResult: ...
     def scan_many(
@@ -149,6 +208,7 @@ class Rules:
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
         max_prompt_bytes: Optional[int] = None,
+        judge: _Llm = None,
         decode: bool = False,
     ) -> List[ScanResult]: ...
     @property
@@ -163,6 +223,10 @@ class Rules:
     def uses_semantics(self) -> bool: ...
     @property
     def uses_llm(self) -> bool: ...
+    @property
+    def model_id(self) -> Optional[str]: ...
+    @property
+    def model_dir(self) -> Optional[str]: ...
     def to_bytes(self) -> bytes: ...
     @staticmethod
     def from_bytes(data: bytes) -> Rules: ...
@@ -173,9 +237,10 @@ class Scanner:
     rules: Rules
     normalize: bool
     debug: bool
-    semantic_evaluator: Optional[SemanticPlugin]
-    llm_evaluator: Optional[LlmPlugin]
+    semantic_evaluator: Any
+    llm_evaluator: Any
     max_prompt_bytes: Optional[int]
+    judge: Optional[Judge]
     def __init__(
         self,
         rules: Rules,
@@ -185,8 +250,10 @@ class Scanner:
         semantic_evaluator: _Semantic = None,
         llm_evaluator: _Llm = None,
         max_prompt_bytes: Optional[int] = None,
+        judge: Optional[Judge] = None,
     ) -> None: ...
     def scan(self, prompt: str) -> ScanResult: ...
+    async def scan_async(self, prompt: str) -> ScanResult: ...
     def scan_many(self, prompts: Iterable[str], threads: Optional[int] = None) -> List[ScanResult]: ...
 
 def compile(
@@ -195,7 +262,10 @@ def compile(
     *,
     meta_lints: bool = False,
     source_name: str = "<source>",
+    model_dir: Optional[Union[str, "os.PathLike[str]"]] = None,
+    embedder: Optional[Embedder] = None,
 ) -> Rules: ...
+def default_model_dir() -> Optional[str]: ...
 def check(
     source: Optional[str] = None,
     paths: Optional[_Paths] = None,

