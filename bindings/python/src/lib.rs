@@ -14,6 +14,7 @@
 //! `to_bytes` / `from_bytes` and pickling use compiled bundles
 //! ([`bundle`]): loading skips parsing and checking.
 
+mod async_pool;
 mod bundle;
 mod diag;
 mod native;
@@ -673,7 +674,7 @@ impl PyRules {
             );
             job.complete(outcome);
         };
-        match async_pool() {
+        match async_pool::pool() {
             Some(pool) => pool.spawn(run),
             None => {
                 std::thread::Builder::new()
@@ -950,43 +951,6 @@ impl AsyncJob {
     }
 }
 
-/// The threads that run `scan_async` (`NOVAC_ASYNC_THREADS`, default: twice
-/// the cores, at least 4: LLM calls wait on the network).
-fn async_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        let n = std::env::var("NOVAC_ASYNC_THREADS")
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map_or(4, |n| n.get() * 2)
-                    .max(4)
-            });
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("novac-async-{i}"))
-            .build()
-            .ok()
-    })
-    .as_ref()
-}
-
-/// Completes `future` on its event loop's thread (called via `call_soon_threadsafe`).
-#[pyfunction]
-fn _resolve_future(future: &Bound<'_, PyAny>, ok: bool, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    if future.call_method0("done")?.is_truthy()? {
-        return Ok(());
-    }
-    if ok {
-        future.call_method1("set_result", (value,))?;
-    } else {
-        future.call_method1("set_exception", (value,))?;
-    }
-    Ok(())
-}
-
 /// The native module, imported as `novac._novac`.
 #[pymodule]
 fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -1007,7 +971,7 @@ fn _novac(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_rules_from_pickle, m)?)?;
     m.add_function(wrap_pyfunction!(_rule_sources, m)?)?;
     m.add_function(wrap_pyfunction!(_test_panic, m)?)?;
-    m.add_function(wrap_pyfunction!(_resolve_future, m)?)?;
+    m.add_function(wrap_pyfunction!(async_pool::_resolve_future, m)?)?;
     native::register(m)?;
     m.add_function(wrap_pyfunction!(diag::_diagnostic_from_dict, m)?)?;
     m.add_function(wrap_pyfunction!(results::_rule_result_from_state, m)?)?;

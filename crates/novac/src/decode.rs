@@ -279,11 +279,13 @@ fn base32_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>)> {
     let mut out = Vec::new();
     for run in segs {
         let data: Vec<u8> = run.iter().flat_map(|s| s.chars(bytes)).copied().collect();
-        // One case throughout, and at least one digit: base32 of text always
-        // has digits 2-7 in practice, words in capitals rarely do.
+        // One case throughout. (Requiring a digit 2-7 as well dropped real
+        // base32 of text: 26 characters of one such run had none. A run of
+        // capitals that is not base32 decodes to binary, which the text
+        // test of the caller drops.)
         let upper = data.iter().any(u8::is_ascii_uppercase);
         let lower = data.iter().any(u8::is_ascii_lowercase);
-        if data.len() < min_run || (upper && lower) || !data.iter().any(u8::is_ascii_digit) {
+        if data.len() < min_run || (upper && lower) {
             continue;
         }
         let (mut acc, mut bits) = (0u64, 0u32);
