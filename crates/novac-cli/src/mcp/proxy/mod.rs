@@ -40,7 +40,7 @@ use super::jsonrpc;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use guard::{Action, Context, Direction, Guard, Scope};
-use novac::{ReloadEvent, RuleSet, ScanOptions, WatchOptions};
+use novac::{ReloadEvent, ScanOptions, WatchOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -121,14 +121,8 @@ struct Proxy {
 }
 
 pub fn run(args: ProxyArgs) -> Result<u8> {
-    let color = crate::stderr_color();
-    let new_compiler = crate::load::compiler_factory(&args.semantic)?;
-    let rules = match RuleSet::from_paths_with(&args.rules, new_compiler) {
-        Ok(set) => Arc::new(set),
-        Err(e) => anyhow::bail!("{}", e.render(color)),
-    };
+    let rules = crate::load::rule_set(&args.rules, &args.semantic)?;
     let snapshot = rules.current();
-    crate::semantic::warn_without_model(&snapshot, &args.semantic)?;
     let Some((program, upstream_args)) = args.upstream.split_first() else {
         anyhow::bail!("give the upstream server's command after `--`");
     };
@@ -177,7 +171,7 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
                     ),
                     ReloadEvent::Failed { error, kept } => eprintln!(
                         "novac mcp proxy: error: the new rules were refused; generation {kept} stays in service: {}",
-                        error.render(color)
+                        error.render(crate::stderr_color())
                     ),
                     _ => {}
                 })
