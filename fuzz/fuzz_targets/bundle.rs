@@ -31,15 +31,12 @@ rule B {
 fn bundle() -> &'static [u8] {
     static BUNDLE: OnceLock<Vec<u8>> = OnceLock::new();
     BUNDLE.get_or_init(|| {
-        novac::Compiler::new()
+        let rules = novac::Compiler::new()
             .allow_missing_model(true)
             .add_source(RULES)
             .and_then(|c| c.build())
-            .and_then(|r| {
-                r.serialize()
-                    .map_err(|e| novac::CompileError::Engine(e.to_string()))
-            })
-            .expect("the fuzz rules compile")
+            .expect("the fuzz rules compile");
+        rules.serialize().expect("the fuzz rules serialize")
     })
 }
 

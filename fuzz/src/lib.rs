@@ -470,13 +470,13 @@ pub const MISSPELT_SECTIONS: &[&str] = &[
     "ééé condition:",
     "conditión:",
     "condítion:",
-    "cоndition:",           // Cyrillic о
-    "сondition:",           // Cyrillic с
-    "condition：",          // full-width colon
-    "conditio\u{301}n:",    // combining acute
-    "\u{200f}condition:",   // right-to-left mark
-    "condition\u{202e}:",   // right-to-left override
-    "\u{feff}keywords:",    // byte-order mark
+    "cоndition:",         // Cyrillic о
+    "сondition:",         // Cyrillic с
+    "condition：",        // full-width colon
+    "conditio\u{301}n:",  // combining acute
+    "\u{200f}condition:", // right-to-left mark
+    "condition\u{202e}:", // right-to-left override
+    "\u{feff}keywords:",  // byte-order mark
     "kéywords:",
     "ключевые слова:",
     "关键词:",
@@ -495,17 +495,64 @@ pub const MISSPELT_SECTIONS: &[&str] = &[
 
 /// Operators and quantifiers in other scripts and look-alikes.
 pub const FOREIGN_OPERATORS: &[&str] = &[
-    "и", "или", "не", "و", "أو", "ليس", "או", "לא", "和", "或", "非", "그리고", "∧", "∨", "¬",
-    "аnd", "оr", "nоt", "ａｎｄ", "ｏｒ", "ａｎｙ ｏｆ", "аny of", "all оf", "２ of",
-    "$\u{301}", "＄k", "keywords.＊", "（", "）", "\u{2066}and\u{2069}",
+    "и",
+    "или",
+    "не",
+    "و",
+    "أو",
+    "ليس",
+    "או",
+    "לא",
+    "和",
+    "或",
+    "非",
+    "그리고",
+    "∧",
+    "∨",
+    "¬",
+    "аnd",
+    "оr",
+    "nоt",
+    "ａｎｄ",
+    "ｏｒ",
+    "ａｎｙ ｏｆ",
+    "аny of",
+    "all оf",
+    "２ of",
+    "$\u{301}",
+    "＄k",
+    "keywords.＊",
+    "（",
+    "）",
+    "\u{2066}and\u{2069}",
 ];
 
 /// Characters inserted anywhere: combining marks, direction marks and
 /// isolates, zero-width characters, 4-byte characters, the BOM.
 pub const INSERTIONS: &[&str] = &[
-    "\u{301}", "\u{308}", "\u{20dd}", "\u{200f}", "\u{200e}", "\u{202e}", "\u{2067}",
-    "\u{200b}", "\u{200d}", "\u{feff}", "\u{1F600}", "\u{1D4B8}", "\u{10FFFD}", "\u{E0041}",
-    "\u{1F1EB}\u{1F1F7}", "ß", "İ", "Σ", "\u{a0}", "\u{3000}", "\r", "\u{85}", "\u{2028}",
+    "\u{301}",
+    "\u{308}",
+    "\u{20dd}",
+    "\u{200f}",
+    "\u{200e}",
+    "\u{202e}",
+    "\u{2067}",
+    "\u{200b}",
+    "\u{200d}",
+    "\u{feff}",
+    "\u{1F600}",
+    "\u{1D4B8}",
+    "\u{10FFFD}",
+    "\u{E0041}",
+    "\u{1F1EB}\u{1F1F7}",
+    "ß",
+    "İ",
+    "Σ",
+    "\u{a0}",
+    "\u{3000}",
+    "\r",
+    "\u{85}",
+    "\u{2028}",
 ];
 
 /// One edit of a real rule.
@@ -615,7 +662,10 @@ pub fn apply(text: &str, mutation: &Mutation) -> String {
         Mutation::Operator(n, with) => {
             let words: Vec<(usize, usize)> = word_spans(text)
                 .filter(|&(s, e)| {
-                    matches!(text.get(s..e), Some("and" | "or" | "not" | "of" | "any" | "all"))
+                    matches!(
+                        text.get(s..e),
+                        Some("and" | "or" | "not" | "of" | "any" | "all")
+                    )
                 })
                 .collect();
             match words.get(n % words.len().max(1)) {
@@ -651,7 +701,10 @@ fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut spans = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (c.is_ascii_alphabetic(), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
