@@ -253,6 +253,9 @@ struct ScanRequest {
     /// Report every rule and variable.
     #[serde(default)]
     debug: bool,
+    /// Also match keywords in decoded views of encoded runs (default: the
+    /// server's `--decode`).
+    decode: Option<bool>,
 }
 
 async fn scan(Shared(state): Shared<App>, request: Request) -> Response {
@@ -325,7 +328,7 @@ async fn scan(Shared(state): Shared<App>, request: Request) -> Response {
     let worker = Arc::clone(&state);
     let task = tokio::task::spawn_blocking(move || {
         worker.metrics.observe(Stage::Queue, queued.elapsed());
-        let scanned = worker.scan(prompts, normalize, request.debug);
+        let scanned = worker.scan(prompts, normalize, request.debug, request.decode);
         drop(permit);
         scanned
     });

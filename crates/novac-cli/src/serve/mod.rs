@@ -66,6 +66,11 @@ pub struct ServeArgs {
     /// zero-width characters); a request may say otherwise.
     #[arg(long)]
     pub normalize: bool,
+    /// Also match keywords in what encoded runs decode to (base64, base32,
+    /// hex, %-encoding, HTML entities) by default; a request may say
+    /// otherwise (`"decode": false`).
+    #[arg(long)]
+    pub decode: bool,
     /// Largest request body, in bytes (413 above).
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
     pub max_body_bytes: usize,

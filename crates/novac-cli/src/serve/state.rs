@@ -93,6 +93,7 @@ pub fn load(args: &ServeArgs, token: Option<String>) -> Result<State> {
     });
     let options = ScanOptions {
         normalize: args.normalize,
+        decode: args.decode.then(novac::decode::DecodeLimits::default),
         max_prompt_bytes: Some(args.max_prompt_bytes),
         llm: llm.options.clone(),
         ..ScanOptions::default()
@@ -141,11 +142,16 @@ impl State {
         prompts: Vec<(serde_json::Value, String)>,
         normalize: bool,
         debug: bool,
+        decode: Option<bool>,
     ) -> Scanned {
         let snapshot = self.rules.current();
         let options = ScanOptions {
             normalize,
             debug,
+            decode: match decode {
+                Some(on) => on.then(novac::decode::DecodeLimits::default),
+                None => self.options.decode,
+            },
             ..self.options.clone()
         };
         let mut scanner = Scanner::new(&snapshot).options(options);

@@ -77,6 +77,11 @@ pub struct ProxyArgs {
     /// What a match of a rule without meta `action` does.
     #[arg(long, value_enum, default_value_t = Action::Block)]
     default_action: Action,
+    /// Also match keywords in what encoded runs decode to (base64, base32,
+    /// hex, %-encoding, HTML entities): an injection hidden in base64 inside
+    /// a tool result is found, and `redact` replaces the whole encoded run.
+    #[arg(long)]
+    decode: bool,
     /// Largest JSON-RPC message accepted from either side, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     max_message_bytes: usize,
@@ -191,7 +196,10 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
     let proxy = Arc::new(Proxy {
         guard: Guard {
             rules,
-            options: ScanOptions::default(),
+            options: ScanOptions {
+                decode: args.decode.then(novac::decode::DecodeLimits::default),
+                ..ScanOptions::default()
+            },
             default_action: args.default_action,
             audit: Mutex::new(audit),
         },
