@@ -13,7 +13,7 @@
 //! before its body is read until its scan ends (even if the client hangs up).
 
 use super::metrics::Stage;
-use super::request::{error, permit, read_json, LogInfo};
+use super::request::{admit, error, LogInfo};
 use super::state::{Scanned, State};
 use axum::extract::{Request, State as Shared};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -259,21 +259,9 @@ struct ScanRequest {
 }
 
 async fn scan(Shared(state): Shared<App>, request: Request) -> Response {
-    let permit = match permit(&state) {
-        Ok(permit) => permit,
+    let (permit, request): (_, ScanRequest) = match admit(&state, request).await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
-    };
-    let (parts, body) = request.into_parts();
-    let bytes = match read_json(&state, &parts.headers, body).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
-    let request: ScanRequest = match serde_json::from_slice(&bytes) {
-        Ok(request) => request,
-        Err(e) => {
-            state.metrics.reject("bad_json");
-            return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}"));
-        }
     };
     let (single, prompts): (bool, Vec<(Value, String)>) = match (request.prompt, request.prompts) {
         (Some(prompt), None) => (true, vec![(request.id.unwrap_or(json!(0)), prompt)]),

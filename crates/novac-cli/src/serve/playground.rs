@@ -7,7 +7,7 @@
 //! by the limits below and by the concurrency limit), which a production
 //! sidecar need not offer.
 
-use super::request::{error, permit, read_json, LogInfo};
+use super::request::{admit, error, LogInfo};
 use super::state::State;
 use axum::extract::{Request, State as Shared};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -138,18 +138,9 @@ pub async fn compile_and_scan(Shared(state): Shared<Arc<State>>, request: Reques
             "the playground is off (start the server with --playground)",
         );
     }
-    let permit = match permit(&state) {
-        Ok(permit) => permit,
+    let (permit, request): (_, PlaygroundRequest) = match admit(&state, request).await {
+        Ok(admitted) => admitted,
         Err(response) => return response,
-    };
-    let (parts, body) = request.into_parts();
-    let bytes = match read_json(&state, &parts.headers, body).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
-    let request: PlaygroundRequest = match serde_json::from_slice(&bytes) {
-        Ok(request) => request,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("malformed request: {e}")),
     };
     if request.rules.len() > MAX_SOURCE_BYTES || request.prompt.len() > 1 << 20 {
         return error(

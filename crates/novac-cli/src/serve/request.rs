@@ -1,14 +1,17 @@
 //! What every JSON route of `novac serve` does with a request before its
 //! own work: take a permit of the concurrency limit (429 past it), read the
 //! body within the size and time limits (413, 408, 415), answer errors as
-//! `{"error": "..."}`, and tell the access log what happened. Shared by the
+//! `{"error": "..."}`, parse it (400 on malformed JSON), and tell the
+//! access log what happened. Shared by the
 //! scan routes (`api`) and the playground (`playground`), so neither imports
 //! the other.
 
 use super::state::State;
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -30,9 +33,32 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({"error": message.into()}))).into_response()
 }
 
+/// Admits one JSON request: takes a permit of the concurrency limit, reads
+/// the body within the limits and parses it as `T`. The permit is held
+/// until the caller drops it (after the work, on the blocking pool).
+#[allow(clippy::result_large_err)]
+pub async fn admit<T: DeserializeOwned>(
+    state: &State,
+    request: Request,
+) -> Result<(tokio::sync::OwnedSemaphorePermit, T), Response> {
+    let permit = permit(state)?;
+    let (parts, body) = request.into_parts();
+    let bytes = read_json(state, &parts.headers, body).await?;
+    match serde_json::from_slice(&bytes) {
+        Ok(parsed) => Ok((permit, parsed)),
+        Err(e) => {
+            state.metrics.reject("bad_json");
+            Err(error(
+                StatusCode::BAD_REQUEST,
+                format!("malformed request: {e}"),
+            ))
+        }
+    }
+}
+
 /// Takes a permit of the concurrency limit, or answers 429.
 #[allow(clippy::result_large_err)]
-pub fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
+fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Response> {
     Arc::clone(&state.permits).try_acquire_owned().map_err(|_| {
         state.metrics.reject("concurrency");
         let mut response = error(
@@ -50,11 +76,7 @@ pub fn permit(state: &State) -> Result<tokio::sync::OwnedSemaphorePermit, Respon
 }
 
 /// Reads a JSON request body within the size and time limits.
-pub async fn read_json(
-    state: &State,
-    headers: &HeaderMap,
-    mut body: Body,
-) -> Result<Bytes, Response> {
+async fn read_json(state: &State, headers: &HeaderMap, mut body: Body) -> Result<Bytes, Response> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
