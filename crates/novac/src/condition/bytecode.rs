@@ -5,10 +5,10 @@
 //! here each list becomes a bit mask, so `any of keywords.*`, `3 of ($p*)` or
 //! `all of semantics` is one popcount over one or two words instead of a loop
 //! over names. The program runs on a small stack of [`Truth`] values in
-//! three-valued logic. [`crate::interp`] is the reference it is tested against.
+//! three-valued logic. [`crate::condition::interp`] is the reference it is tested against.
 
+use crate::condition::truth::{Truth, VarState};
 use crate::ir::{Cond, VarId};
-use crate::truth::{Truth, VarState};
 use serde::{Deserialize, Serialize};
 
 /// One instruction.

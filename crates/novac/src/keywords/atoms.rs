@@ -573,7 +573,7 @@ mod tests {
     #[test]
     fn public_rule_regexes() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/data/pyre_cases.json"))
+            serde_json::from_str(include_str!("../../tests/data/pyre_cases.json"))
                 .expect("valid JSON");
         let mut seen = std::collections::BTreeMap::new();
         let mut with_branches = std::collections::BTreeSet::new();
@@ -586,7 +586,7 @@ mod tests {
                 c["haystack"].as_str().expect("haystack"),
             );
             let ci = c["ignorecase"].as_bool().unwrap_or(false);
-            let rust = crate::pyre::translate(p)
+            let rust = crate::keywords::pyre::translate(p)
                 .map(|t| t.pattern)
                 .expect("public regexes translate");
             let a = atoms(&rust, ci);

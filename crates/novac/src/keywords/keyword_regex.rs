@@ -1,7 +1,7 @@
 //! Keyword regexes: from the Python-syntax body written in a rule to a
 //! checked Rust pattern, and from there to a compiled verifier.
 //!
-//! The translation itself is [`crate::pyre`]; this module attaches rule
+//! The translation itself is [`crate::keywords::pyre`]; this module attaches rule
 //! locations to its errors and fixes the engine configuration used for every
 //! keyword regex (Unicode classes and word boundaries, like Python's `re`
 //! on `str` patterns; larger size limits than the `regex` defaults, because
@@ -14,7 +14,7 @@ use regex_syntax::hir::{
 };
 
 /// NFA size limit for one keyword regex (the `regex` default is 10 MiB).
-pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
+pub const REGEX_SIZE_LIMIT: usize = crate::limits::DEFAULT_MAX_REGEX_BYTES;
 /// Lazy DFA cache per regex and thread; too small a cache makes the lazy DFA
 /// thrash and fall back to the slow PikeVM (measured: a 2 MiB cache made
 /// one Unicode-`\b` regex set 300× slower; see docs/ARCHITECTURE.md).
@@ -37,10 +37,10 @@ pub(crate) fn check_regex(
                 .max(start + usize::from(start < python.len())),
         )
     };
-    let translated = match crate::pyre::translate(python) {
+    let translated = match crate::keywords::pyre::translate(python) {
         Ok(t) => t,
         Err(e) => {
-            use crate::pyre::TranslateErrorKind as K;
+            use crate::keywords::pyre::TranslateErrorKind as K;
             let (code, help) = match e.kind {
                 K::Syntax => (&codes::BAD_REGEX, "fix the regex; Python's `re` rejects it too"),
                 _ => (

@@ -42,40 +42,7 @@
 
 use std::ops::Range;
 
-/// The encoding a view was decoded from. Serialised as its [`Encoding::name`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Encoding {
-    /// Base64 with the standard alphabet (`+`, `/`).
-    Base64,
-    /// Base64 with the URL-safe alphabet (`-`, `_`).
-    #[serde(rename = "base64url")]
-    Base64Url,
-    /// Base32 (RFC 4648 alphabet, either case).
-    Base32,
-    /// Hexadecimal bytes, plain or separated or `\x`/`0x`-prefixed.
-    Hex,
-    /// `%XX` URL encoding.
-    Percent,
-    /// HTML character references.
-    HtmlEntity,
-}
-
-impl Encoding {
-    /// The encoding's name in JSON output: `base64`, `base64url`, `base32`,
-    /// `hex`, `percent` or `html_entity`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Encoding::Base64 => "base64",
-            Encoding::Base64Url => "base64url",
-            Encoding::Base32 => "base32",
-            Encoding::Hex => "hex",
-            Encoding::Percent => "percent",
-            Encoding::HtmlEntity => "html_entity",
-        }
-    }
-}
+pub use crate::results::Encoding;
 
 /// Bounds on the work [`decoded_views`] does for one prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

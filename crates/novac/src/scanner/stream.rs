@@ -80,11 +80,12 @@
 //! [`ScanOptions::normalize`](crate::ScanOptions::normalize) is not applied
 //! to streams (events would refer to text that was never sent).
 
-use crate::casefold;
+use crate::condition::truth::{Truth, VarState};
 use crate::ir::{KeywordPattern, Pattern};
+use crate::keywords::casefold;
+use crate::results::{KeywordMatch, RuleResult, ScanResult};
 use crate::rules::Rules;
-use crate::scanner::{KeywordMatch, RuleResult, ScanOptions, ScanResult, Scanner};
-use crate::truth::{Truth, VarState};
+use crate::scanner::{ScanOptions, Scanner};
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{Anchored, MatchKind};
 use regex_syntax::hir::Look;
@@ -288,7 +289,7 @@ impl<'r> StreamIndex<'r> {
                         case_insensitive,
                         ..
                     }) => {
-                        let looks = crate::keyword_regex::hir(rust, *case_insensitive)
+                        let looks = crate::keywords::keyword_regex::hir(rust, *case_insensitive)
                             .map(|h| h.properties().look_set())
                             .map_err(|e| crate::EngineError::regex_syntax(rust, e))?;
                         flags[var_base[r] + v.index()] = RegexFlags {
