@@ -350,7 +350,7 @@ impl Rules {
                     Some(_) => consistent = false,
                 }
                 for (i, phrase) in part.semantic.phrases.iter().enumerate() {
-                    if let Some(v) = e.vector(i as u32) {
+                    if let Some(v) = e.phrase_vector(crate::rules::phrases::PhraseId::new(i)) {
                         vectors.insert(phrase.clone(), v.to_vec());
                     }
                 }

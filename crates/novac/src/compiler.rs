@@ -65,7 +65,7 @@ pub enum CompileError {
     /// The keyword engine could not be built (a regex or automaton over a
     /// size limit, or a regex that does not parse in a damaged bundle).
     #[error(transparent)]
-    Engine(#[from] crate::EngineError),
+    Engine(#[from] crate::engine_error::EngineError),
     /// The rule set goes over a [`CompileLimits`] limit.
     #[error("{0}")]
     Limit(#[from] crate::limits::LimitError),
@@ -348,7 +348,7 @@ pub(crate) fn build_rules_with(
     let idle_rules = rules
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.idle != crate::Truth::False)
+        .filter(|(_, r)| r.idle != crate::condition::truth::Truth::False)
         .map(|(i, _)| RuleId::new(i))
         .collect();
     crate::limits::check(

@@ -58,7 +58,7 @@ pub(crate) struct CompiledRule {
     /// Used LLM variables.
     pub(crate) llm_vars: Vec<VarId>,
     /// Phrase id (into [`phrases::SemanticTable::phrases`]) of each `semantic_vars` entry.
-    pub(crate) semantic_phrases: Vec<u32>,
+    pub(crate) semantic_phrases: Vec<phrases::PhraseId>,
     /// The verdict when no keyword matched and semantics/llm are unknown.
     pub(crate) idle: Truth,
     /// [`monotone_signs`] of `semantic_vars`, and of `llm_vars`.

@@ -133,7 +133,7 @@ pub enum ReloadError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: crate::BundleError,
+        source: crate::bundle::BundleError,
     },
     /// The set was made from compiled rules ([`RuleSet::new`]), so there are
     /// no files to reload from.

@@ -77,7 +77,7 @@ pub struct ScanOptions {
     /// (base64, base32, hex, `%`-encoding, HTML entities, one nested layer),
     /// within these limits; `None` (the default, like the reference): no
     /// decoding. Keywords, not semantics or LLM prompts, see the views; see
-    /// the module doc of [`crate::scanner`] and [`crate::scanner::decode`]. The
+    /// the [`crate::Scanner`] docs and [`crate::decode`]. The
     /// streaming scanner ([`crate::StreamScanner`]) ignores this option.
     pub decode: Option<DecodeLimits>,
 }

@@ -121,7 +121,7 @@ pub(crate) struct LazyVerifier {
     rust: String,
     case_insensitive: bool,
     max_bytes: usize,
-    regex: std::sync::OnceLock<Result<Verifier, crate::EngineError>>,
+    regex: std::sync::OnceLock<Result<Verifier, crate::engine_error::EngineError>>,
     relaxed: std::sync::OnceLock<Option<Verifier>>,
     /// What the engine knows of every match before running the regex (set
     /// when `regex` compiles, else found on first use).
@@ -178,12 +178,12 @@ impl LazyVerifier {
 
     /// Compiles the regex, its relaxed form and its match shape now, so
     /// that no scan pays for them; the regex's compile error, if any.
-    pub(crate) fn compile_all(&self) -> Result<(), crate::EngineError> {
+    pub(crate) fn compile_all(&self) -> Result<(), crate::engine_error::EngineError> {
         let kept = self.parsed.lock().ok().and_then(|mut p| p.take());
         let hir = match kept {
             Some(hir) => hir,
             None => hir(&self.rust, self.case_insensitive)
-                .map_err(|e| crate::EngineError::regex_syntax(&self.rust, e))?,
+                .map_err(|e| crate::engine_error::EngineError::regex_syntax(&self.rust, e))?,
         };
         let _ = self.shape.set(MatchShape::of(&hir));
         let _ = self.relaxed.set(
@@ -194,7 +194,7 @@ impl LazyVerifier {
         self.regex
             .get_or_init(|| {
                 build_limited(&hir, self.max_bytes)
-                    .map_err(|e| crate::EngineError::regex_build(&self.rust, &e))
+                    .map_err(|e| crate::engine_error::EngineError::regex_build(&self.rust, &e))
             })
             .as_ref()
             .map(|_| ())
@@ -202,14 +202,14 @@ impl LazyVerifier {
     }
 
     /// The compiled regex (compiling it now if needed).
-    pub(crate) fn regex(&self) -> Result<&Verifier, &crate::EngineError> {
+    pub(crate) fn regex(&self) -> Result<&Verifier, &crate::engine_error::EngineError> {
         self.regex
             .get_or_init(|| {
                 let hir = hir(&self.rust, self.case_insensitive)
-                    .map_err(|e| crate::EngineError::regex_syntax(&self.rust, e))?;
+                    .map_err(|e| crate::engine_error::EngineError::regex_syntax(&self.rust, e))?;
                 let _ = self.shape.set(MatchShape::of(&hir));
                 build_limited(&hir, self.max_bytes)
-                    .map_err(|e| crate::EngineError::regex_build(&self.rust, &e))
+                    .map_err(|e| crate::engine_error::EngineError::regex_build(&self.rust, &e))
             })
             .as_ref()
     }

@@ -44,6 +44,31 @@ impl PatternEmbeddings {
     }
 }
 
+/// A distinct phrase: its index in [`SemanticTable::phrases`] and its row
+/// in [`PatternEmbeddings`] (phrase counts are bounded far below `u32::MAX`
+/// by the source limits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PhraseId(u32);
+
+impl PhraseId {
+    /// The id of the phrase at `index`.
+    pub(crate) fn new(index: usize) -> PhraseId {
+        PhraseId(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+
+    /// The phrase's position.
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl PatternEmbeddings {
+    /// The vector of phrase `id`.
+    pub(crate) fn phrase_vector(&self, id: PhraseId) -> Option<&[f32]> {
+        self.vector(id.0)
+    }
+}
+
 /// An [`Embedder`] shared by [`Rules`](crate::Rules) and every scanner (cheap to clone).
 #[derive(Clone)]
 pub struct SharedEmbedder(pub Arc<dyn Embedder>);
@@ -72,7 +97,7 @@ impl SemanticTable {
     /// Assigns phrase ids to every used semantic variable (filling
     /// `CompiledRule::semantic_phrases`) and collects the distinct phrases.
     pub(crate) fn collect(rules: &mut [CompiledRule]) -> SemanticTable {
-        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut ids: HashMap<String, PhraseId> = HashMap::new();
         let mut phrases = Vec::new();
         for rule in rules.iter_mut() {
             let mut list = Vec::with_capacity(rule.semantic_vars.len());
@@ -80,7 +105,7 @@ impl SemanticTable {
                 let text = phrase_text(rule, *v);
                 let id = *ids.entry(text.to_string()).or_insert_with(|| {
                     phrases.push(text.to_string());
-                    (phrases.len() - 1) as u32
+                    PhraseId::new(phrases.len() - 1)
                 });
                 list.push(id);
             }

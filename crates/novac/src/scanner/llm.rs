@@ -207,7 +207,7 @@ fn judge_all(
 pub(crate) struct RuleOutcome {
     pub matched: bool,
     pub llm: Vec<crate::results::LlmResult>,
-    pub warnings: Vec<crate::SharedStr>,
+    pub warnings: Vec<crate::shared_str::SharedStr>,
 }
 
 impl LlmStage<'_> {

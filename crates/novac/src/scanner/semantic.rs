@@ -1,4 +1,4 @@
-//! The semantic stage: embeddings, pattern vectors stored in [`Rules`], and
+//! The semantic stage: embeddings, pattern vectors stored in [`Rules`](crate::Rules), and
 //! the per-scan evaluation of `semantics:` variables.
 //!
 //! # Data flow
@@ -7,7 +7,7 @@
 //!   of every used semantic variable gets a phrase id; the [`Embedder`]
 //!   embeds all of them in one batch, and the unit vectors are stored in
 //!   [`PatternEmbeddings`] (plain `Vec<f32>`, serde-serialisable) inside
-//!   [`Rules`]. Without an embedder, building rules that use semantics is an
+//!   [`Rules`](crate::Rules). Without an embedder, building rules that use semantics is an
 //!   error ([`crate::CompileError::ModelRequired`]) unless the caller opts
 //!   into the reference's behaviour with [`crate::Compiler::allow_missing_model`]:
 //!   such rules then evaluate as not matched, with the reference's warning.
@@ -31,7 +31,7 @@ pub use crate::rules::phrases::PatternEmbeddings;
 use crate::condition::truth::{Truth, VarState};
 use crate::ir::{Pattern, VarId};
 use crate::results::SemanticScore;
-use crate::rules::phrases::{checked_vectors, phrase_text, SemanticTable};
+use crate::rules::phrases::{checked_vectors, phrase_text, PhraseId, SemanticTable};
 use crate::rules::CompiledRule;
 use std::collections::HashMap;
 
@@ -89,7 +89,7 @@ pub(crate) struct SemanticStage<'r> {
     pub(crate) deferred: bool,
     /// Phrase vectors embedded at scan time (the stored ones are from another
     /// model, or the rules were built without a model), by phrase id.
-    phrase_cache: HashMap<u32, Vec<f32>>,
+    phrase_cache: HashMap<PhraseId, Vec<f32>>,
     /// Model id of the scan-time embedder, computed once.
     embedder_id: Option<String>,
 }
@@ -121,14 +121,14 @@ impl<'r> SemanticStage<'r> {
         state: &mut VarState,
         evaluated: &mut [bool],
         scores_out: &mut Vec<SemanticScore>,
-        warnings: &mut Vec<crate::SharedStr>,
+        warnings: &mut Vec<crate::shared_str::SharedStr>,
     ) -> bool {
         let name = &rule.ir.name;
         let first_var = rule
             .semantic_vars
             .first()
             .map_or("", |v| rule.ir.vars[v.index()].name.as_str());
-        let errored = |e: &dyn std::fmt::Display| -> crate::SharedStr {
+        let errored = |e: &dyn std::fmt::Display| -> crate::shared_str::SharedStr {
             crate::warnings::semantic_errored(name, first_var, e).into()
         };
         let scores = if let Some(evaluator) = self.evaluator {
@@ -223,7 +223,7 @@ impl<'r> SemanticStage<'r> {
         let stored = stored.filter(|e| e.dim == dim);
         if stored.is_none() {
             // Embed the phrases this scanner has not seen yet.
-            let missing: Vec<u32> = rule
+            let missing: Vec<PhraseId> = rule
                 .semantic_phrases
                 .iter()
                 .copied()
@@ -232,7 +232,7 @@ impl<'r> SemanticStage<'r> {
             if !missing.is_empty() {
                 let texts: Vec<&str> = missing
                     .iter()
-                    .map(|id| table.phrases.get(*id as usize).map_or("", String::as_str))
+                    .map(|id| table.phrases.get(id.index()).map_or("", String::as_str))
                     .collect();
                 let vectors = embedder
                     .embed(&texts)
@@ -245,7 +245,7 @@ impl<'r> SemanticStage<'r> {
         let mut scores = Vec::with_capacity(rule.semantic_phrases.len());
         for id in &rule.semantic_phrases {
             let phrase = match stored {
-                Some(e) => e.vector(*id),
+                Some(e) => e.phrase_vector(*id),
                 None => self.phrase_cache.get(id).map(Vec::as_slice),
             }
             .ok_or(StageError::NoPhraseVector)?;
@@ -311,10 +311,10 @@ pub const BATCH_SIZE: usize = 32;
 /// [`crate::Scanner::scan_batch`]: pass 1 defers the prompts that need an
 /// embedding, then they are embedded in batches and evaluated again.
 pub(crate) fn scan_batch(
-    scanner: &mut crate::Scanner<'_>,
+    scanner: &mut super::Scanner<'_>,
     texts: &[std::borrow::Cow<'_, str>],
-) -> Vec<crate::ScanResult> {
-    let mut results: Vec<Option<crate::ScanResult>> = Vec::with_capacity(texts.len());
+) -> Vec<crate::results::ScanResult> {
+    let mut results: Vec<Option<crate::results::ScanResult>> = Vec::with_capacity(texts.len());
     let mut needed = Vec::new();
     scanner.semantic_stage().defer = true;
     for (i, text) in texts.iter().enumerate() {

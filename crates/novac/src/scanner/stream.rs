@@ -147,7 +147,7 @@ enum Stepper {
 }
 
 impl Stepper {
-    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::EngineError> {
+    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::engine_error::EngineError> {
         if patterns.is_empty() {
             return Ok(None);
         }
@@ -165,7 +165,7 @@ impl Stepper {
         };
         stepper
             .map(Some)
-            .map_err(|source| crate::EngineError::Automaton { source })
+            .map_err(|source| crate::engine_error::EngineError::Automaton { source })
     }
 
     fn auto(&self) -> &dyn AutomatonRef {
@@ -239,7 +239,7 @@ pub struct StreamIndex<'r> {
 impl<'r> StreamIndex<'r> {
     /// Builds the streaming automata for `rules` (about as costly as one
     /// keyword automaton build; do it once per rule set).
-    pub fn new(rules: &'r Rules) -> Result<StreamIndex<'r>, crate::CompileError> {
+    pub fn new(rules: &'r Rules) -> Result<StreamIndex<'r>, crate::compiler::CompileError> {
         let mut folded: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut folded_slots: Vec<Vec<Slot>> = Vec::new();
         let mut exact: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -291,7 +291,7 @@ impl<'r> StreamIndex<'r> {
                     }) => {
                         let looks = crate::keywords::keyword_regex::hir(rust, *case_insensitive)
                             .map(|h| h.properties().look_set())
-                            .map_err(|e| crate::EngineError::regex_syntax(rust, e))?;
+                            .map_err(|e| crate::engine_error::EngineError::regex_syntax(rust, e))?;
                         flags[var_base[r] + v.index()] = RegexFlags {
                             is_regex: true,
                             start_anchored: looks.contains(Look::Start)
