@@ -208,8 +208,10 @@ impl Compiler {
                 .with_help("rule names must be unique across all files compiled together");
                 if local_names.contains_key(name) {
                     d = d.with_secondary(first, "first defined here");
-                } else if let Some((i, _)) = self.names.get(name) {
-                    d = d.with_note(format!("first defined in {}", self.reports[*i].origin));
+                } else if let Some(report) =
+                    self.names.get(name).and_then(|(i, _)| self.reports.get(*i))
+                {
+                    d = d.with_note(format!("first defined in {}", report.origin));
                 }
                 diagnostics.push(d);
             } else {
@@ -339,7 +341,9 @@ pub(crate) fn build_rules_with(
     let mut pattern_rules = vec![Vec::new(); table.len()];
     for (i, rule) in rules.iter().enumerate() {
         for (_, p) in &rule.keyword_vars {
-            let list: &mut Vec<RuleId> = &mut pattern_rules[p.index()];
+            let Some(list) = pattern_rules.get_mut(p.index()) else {
+                continue;
+            };
             if list.last() != Some(&RuleId::new(i)) {
                 list.push(RuleId::new(i));
             }

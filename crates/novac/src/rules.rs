@@ -78,6 +78,17 @@ pub(crate) struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Variable `v` of the rule (ids come from the rule's own IR, so it is
+    /// always there; `None` only for a foreign id).
+    pub(crate) fn var(&self, v: VarId) -> Option<&crate::ir::Variable> {
+        self.ir.vars.get(v.index())
+    }
+
+    /// The name of variable `v`, with its `$` (empty for a foreign id).
+    pub(crate) fn var_name(&self, v: VarId) -> SharedStr {
+        self.var_names.get(v.index()).cloned().unwrap_or_default()
+    }
+
     pub(crate) fn new(ir: RuleIr, patterns: &mut crate::keywords::PatternTable) -> CompiledRule {
         let program = Program::compile(&ir.condition);
         let mut keyword_vars = Vec::new();

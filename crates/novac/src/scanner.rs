@@ -309,12 +309,12 @@ impl<'r> Scanner<'r> {
             self.order.extend((0..n).map(RuleId::new));
         } else {
             for p in self.hits.list.iter().chain(&self.hits.pending_list) {
-                for &r in &rules.pattern_rules[p.index()] {
+                for &r in rules.pattern_rules.get(p.index()).into_iter().flatten() {
                     mark(&mut self.touched, &mut self.order, r);
                 }
             }
             for &(p, ..) in &self.decoded.list {
-                for &r in &rules.pattern_rules[p.index()] {
+                for &r in rules.pattern_rules.get(p.index()).into_iter().flatten() {
                     mark(&mut self.touched, &mut self.order, r);
                 }
             }
@@ -330,7 +330,9 @@ impl<'r> Scanner<'r> {
             rules: Vec::with_capacity(order.len().min(256)),
         };
         for &r in &order {
-            let rule = &rules.rules[r.index()];
+            let Some(rule) = rules.rules.get(r.index()) else {
+                continue;
+            };
             if let Some(rr) = self.evaluate(r.index(), rule, text) {
                 result.rules.push(rr);
             }
@@ -467,7 +469,9 @@ impl<'r> Scanner<'r> {
         evaluated.clear();
         evaluated.resize(nvars, false);
         for &(v, _) in &rule.keyword_vars {
-            evaluated[v.index()] = true;
+            if let Some(e) = evaluated.get_mut(v.index()) {
+                *e = true;
+            }
         }
 
         if verdict == Truth::Unknown {
@@ -582,7 +586,7 @@ impl<'r> Scanner<'r> {
                         }
                     };
                     Some(KeywordMatch {
-                        var: rule.var_names[v.index()].clone(),
+                        var: rule.var_name(v),
                         start,
                         end,
                         decoded,
@@ -595,10 +599,14 @@ impl<'r> Scanner<'r> {
                 .vars
                 .iter()
                 .enumerate()
-                .map(|(i, var)| VariableValue {
-                    var: rule.var_names[i].clone(),
+                .zip(&rule.var_names)
+                .map(|((i, var), name)| VariableValue {
+                    var: name.clone(),
                     section: var.section().name(),
-                    value: evaluated[i].then(|| self.state.get(i) == Truth::True),
+                    value: evaluated
+                        .get(i)
+                        .is_some_and(|e| *e)
+                        .then(|| self.state.get(i) == Truth::True),
                 })
                 .collect()
         });
@@ -617,8 +625,10 @@ impl<'r> Scanner<'r> {
 
 fn mark(touched: &mut [u64], order: &mut Vec<RuleId>, r: RuleId) {
     let (w, b) = (r.index() / 64, 1u64 << (r.index() % 64));
-    if touched[w] & b == 0 {
-        touched[w] |= b;
-        order.push(r);
+    if let Some(word) = touched.get_mut(w) {
+        if *word & b == 0 {
+            *word |= b;
+            order.push(r);
+        }
     }
 }

@@ -62,7 +62,9 @@ impl Program {
         let words = vars.iter().map(|v| v.index() / 64 + 1).max().unwrap_or(1);
         let mut mask = vec![0u64; words];
         for v in vars {
-            mask[v.index() / 64] |= 1 << (v.index() % 64);
+            if let Some(word) = mask.get_mut(v.index() / 64) {
+                *word |= 1 << (v.index() % 64);
+            }
         }
         if let Some(i) = self.masks.iter().position(|m| *m == mask) {
             return i as u32;
@@ -123,7 +125,7 @@ impl Program {
                     let is_and = matches!(op, Op::And(_));
                     let at = stack.len().saturating_sub(n as usize);
                     let mut acc = if is_and { Truth::True } else { Truth::False };
-                    for &t in &stack[at..] {
+                    for &t in stack.get(at..).unwrap_or_default() {
                         acc = match (is_and, acc, t) {
                             (true, Truth::False, _) | (true, _, Truth::False) => Truth::False,
                             (true, Truth::Unknown, _) | (true, _, Truth::Unknown) => Truth::Unknown,

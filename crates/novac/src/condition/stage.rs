@@ -43,9 +43,10 @@ pub(crate) fn monotone_signs(cond: &Cond, vars: &[VarId]) -> Option<Vec<bool>> {
     let mut seen = vec![(false, false); size];
     walk(cond, true, &mut seen);
     vars.iter()
-        .map(|v| match seen[v.index()] {
-            (true, true) => None,
-            (_, negated) => Some(!negated),
+        .map(|v| match seen.get(v.index()) {
+            Some((true, true)) => None,
+            Some((_, negated)) => Some(!negated),
+            None => Some(true),
         })
         .collect()
 }

@@ -7,6 +7,8 @@
 //! the text, so spans found in the lowered prompt are mapped back to the
 //! original with [`map_offsets`].
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
+
 /// Lower-cases `text` like Python's `str.lower()` into `out` (cleared first).
 ///
 /// Character by character, with table-free fast paths for the scripts that
@@ -78,11 +80,10 @@ fn lower_runs(text: &str, out: &mut String) -> bool {
     let bytes = text.as_bytes();
     let mut run = 0; // start of the bytes not copied yet (all unchanged)
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         if b < 0x80 {
             if b.is_ascii_uppercase() {
-                out.push_str(&text[run..i]);
+                out.push_str(text.get(run..i).unwrap_or_default());
                 out.push(b.to_ascii_lowercase() as char);
                 run = i + 1;
             }
@@ -106,7 +107,7 @@ fn lower_runs(text: &str, out: &mut String) -> bool {
                     continue;
                 }
                 if let Some(l) = char::from_u32(lower).filter(|_| lower != 0) {
-                    out.push_str(&text[run..i]);
+                    out.push_str(text.get(run..i).unwrap_or_default());
                     out.push(l);
                     run = i + 2;
                     i += 2;
@@ -123,14 +124,14 @@ fn lower_runs(text: &str, out: &mut String) -> bool {
         match fast_lower(c) {
             Some(l) if l == c => {}
             Some(l) => {
-                out.push_str(&text[run..i]);
+                out.push_str(text.get(run..i).unwrap_or_default());
                 out.push(l);
                 run = i + len;
             }
             None => {
                 let lower = c.to_lowercase();
                 if !(lower.len() == 1 && lower.clone().next() == Some(c)) {
-                    out.push_str(&text[run..i]);
+                    out.push_str(text.get(run..i).unwrap_or_default());
                     out.extend(lower);
                     run = i + len;
                 }
@@ -138,7 +139,7 @@ fn lower_runs(text: &str, out: &mut String) -> bool {
         }
         i += len;
     }
-    out.push_str(&text[run..]);
+    out.push_str(text.get(run..).unwrap_or_default());
     fold_special
 }
 
@@ -203,7 +204,7 @@ pub(crate) fn map_offsets(text: &str, offsets: &[usize]) -> Vec<usize> {
             Some(l) => l.len_utf8(),
             None => c.to_lowercase().map(char::len_utf8).sum(),
         };
-        while next < offsets.len() && offsets[next] < lowered + len {
+        while offsets.get(next).is_some_and(|&o| o < lowered + len) {
             result.push(orig);
             next += 1;
         }

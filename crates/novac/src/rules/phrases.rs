@@ -177,8 +177,8 @@ pub(crate) fn checked_vectors(
 }
 
 pub(crate) fn phrase_text(rule: &CompiledRule, v: VarId) -> &str {
-    match &rule.ir.vars[v.index()].pattern {
-        Pattern::Semantic { text, .. } => text,
+    match rule.var(v).map(|var| &var.pattern) {
+        Some(Pattern::Semantic { text, .. }) => text,
         _ => "",
     }
 }

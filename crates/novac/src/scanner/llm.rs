@@ -229,7 +229,7 @@ impl LlmStage<'_> {
         let mut warnings = Vec::new();
         let mut error = None;
         for &v in &rule.llm_vars {
-            let var = &rule.ir.vars[v.index()].name;
+            let var = rule.var(v).map_or("", |var| var.name.as_str());
             match answers.get(rule, v) {
                 Some(Ok(verdict)) => {
                     state.set(v.index(), Truth::from_bool(verdict.matched));
@@ -237,15 +237,15 @@ impl LlmStage<'_> {
                         *e = true;
                     }
                     llm.push(crate::results::LlmResult {
-                        var: rule.var_names[v.index()].clone(),
+                        var: rule.var_name(v),
                         verdict: verdict.clone(),
                     });
                 }
                 Some(Err(e)) => {
-                    error.get_or_insert((var.clone(), e.clone()));
+                    error.get_or_insert((var.to_string(), e.clone()));
                 }
                 None => {
-                    error.get_or_insert((var.clone(), LlmError::Other("not evaluated".into())));
+                    error.get_or_insert((var.to_string(), LlmError::Other("not evaluated".into())));
                 }
             }
         }

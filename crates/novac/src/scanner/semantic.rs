@@ -36,8 +36,8 @@ use crate::rules::CompiledRule;
 use std::collections::HashMap;
 
 fn threshold(rule: &CompiledRule, v: VarId) -> f32 {
-    match rule.ir.vars[v.index()].pattern {
-        Pattern::Semantic { threshold, .. } => threshold,
+    match rule.var(v).map(|var| &var.pattern) {
+        Some(Pattern::Semantic { threshold, .. }) => *threshold,
         _ => 1.0,
     }
 }
@@ -127,7 +127,8 @@ impl<'r> SemanticStage<'r> {
         let first_var = rule
             .semantic_vars
             .first()
-            .map_or("", |v| rule.ir.vars[v.index()].name.as_str());
+            .and_then(|v| rule.var(*v))
+            .map_or("", |var| var.name.as_str());
         let errored = |e: &dyn std::fmt::Display| -> crate::shared_str::SharedStr {
             crate::warnings::semantic_errored(name, first_var, e).into()
         };
@@ -177,9 +178,11 @@ impl<'r> SemanticStage<'r> {
         for (v, score) in rule.semantic_vars.iter().zip(scores) {
             let matched = !blank && score >= threshold(rule, *v);
             state.set(v.index(), Truth::from_bool(matched));
-            evaluated[v.index()] = true;
+            if let Some(e) = evaluated.get_mut(v.index()) {
+                *e = true;
+            }
             scores_out.push(SemanticScore {
-                var: rule.var_names[v.index()].clone(),
+                var: rule.var_name(*v),
                 score,
                 matched,
             });
@@ -335,7 +338,10 @@ pub(crate) fn scan_batch(
             (None, None) => None,
         };
     for chunk in needed.chunks(BATCH_SIZE) {
-        let batch: Vec<&str> = chunk.iter().map(|i| texts[*i].as_ref()).collect();
+        let batch: Vec<&str> = chunk
+            .iter()
+            .filter_map(|i| texts.get(*i).map(|t| t.as_ref()))
+            .collect();
         let vectors: Vec<Result<Vec<Vec<f32>>, StageError>> = match embedder {
             Some(e) => embed_prompt_batch(e, &batch)
                 .into_iter()
@@ -344,10 +350,13 @@ pub(crate) fn scan_batch(
             None => batch.iter().map(|_| Err(StageError::NoEmbedder)).collect(),
         };
         for (i, v) in chunk.iter().zip(vectors) {
+            let (Some(text), Some(slot)) = (texts.get(*i), results.get_mut(*i)) else {
+                continue;
+            };
             let stage = scanner.semantic_stage();
             stage.start_scan();
             stage.preload(v);
-            results[*i] = Some(scanner.scan_prepared(&texts[*i]));
+            *slot = Some(scanner.scan_prepared(text));
         }
     }
     results.into_iter().map(Option::unwrap_or_default).collect()
