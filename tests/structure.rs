@@ -22,12 +22,15 @@ use std::path::{Path, PathBuf};
 /// The longest a non-test source file may be.
 const MAX_LINES: usize = 1000;
 
-/// Crates whose findings are printed but do not fail the test. TEMPORARY:
-/// the engine crate still has its import circle (rules → scanner →
-/// semantic → …) and two files over 1,000 lines; the restructure of
-/// `crates/novac/src` into folders (issue #17) fixes them and then deletes
-/// this entry, leaving the list empty.
+/// Crates in which some files may still be over [`MAX_LINES`] (printed, not
+/// failed). Cycles are checked in every crate, these included. TEMPORARY:
+/// the engine crate's `keywords.rs` is still over 1,000 lines; splitting it
+/// (issue #17) deletes this entry and [`ALLOWED_LONG_FILES`], leaving both empty.
 const ALLOWED_CRATES: &[&str] = &["crates/novac"];
+
+/// In the [`ALLOWED_CRATES`], the only files allowed over [`MAX_LINES`]
+/// (paths from the workspace root).
+const ALLOWED_LONG_FILES: &[&str] = &["crates/novac/src/keywords.rs"];
 
 /// One module: its path from the crate root and the paths it names.
 #[derive(Debug, Default)]
@@ -552,24 +555,93 @@ fn no_module_cycles_and_no_file_over_1000_lines() {
     let mut failures = Vec::new();
     for krate in &crates {
         let findings = check_crate(&root.join(krate).join("src"));
-        let mut problems: Vec<String> = findings
-            .cycles
-            .iter()
-            .map(|c| format!("{krate}: module cycle {c}"))
-            .collect();
-        problems.extend(findings.long_files.iter().map(|(f, n)| {
+        failures.extend(
+            findings
+                .cycles
+                .iter()
+                .map(|c| format!("{krate}: module cycle {c}")),
+        );
+        for (f, n) in &findings.long_files {
             let f = f.strip_prefix(&root).unwrap_or(f);
-            format!("{}: {n} lines (at most {MAX_LINES})", f.display())
-        }));
-        if ALLOWED_CRATES.contains(&krate.as_str()) {
-            for p in &problems {
-                eprintln!("allowed for now (ALLOWED_CRATES): {p}");
+            let problem = format!("{}: {n} lines (at most {MAX_LINES})", f.display());
+            let allowed = ALLOWED_CRATES.contains(&krate.as_str())
+                && ALLOWED_LONG_FILES.iter().any(|a| Path::new(a) == f);
+            if allowed {
+                eprintln!("allowed for now (ALLOWED_LONG_FILES): {problem}");
+            } else {
+                failures.push(problem);
             }
-        } else {
-            failures.extend(problems);
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_source_file_of_the_engine_is_read() {
+    // A file the walk along `mod` declarations misses would escape both checks.
+    let src = workspace().join("crates/novac/src");
+    let tree = read_crate(&src);
+    let read: BTreeSet<PathBuf> = tree.files.iter().map(|(f, _)| f.clone()).collect();
+    let mut all = Vec::new();
+    rust_files(&src, &mut all);
+    let missed: Vec<&PathBuf> = all.iter().filter(|f| !read.contains(*f)).collect();
+    assert!(missed.is_empty(), "not reached from lib.rs: {missed:?}");
+    assert!(all.len() >= 40, "too few files: {}", all.len());
+}
+
+#[test]
+fn the_engine_pipeline_runs_one_way() {
+    // compile → `Rules` → scan: the compile-time modules (and the leaves both
+    // sides share) name no scan-time module; the imports that make the
+    // pipeline are seen, so the check is not vacuous.
+    let tree = read_crate(&workspace().join("crates/novac/src"));
+    let edges = sibling_edges(&tree);
+    let root = edges
+        .get(&Vec::new())
+        .expect("edges among the root's modules");
+    let has = |from: &str, to: &str| root.get(from).is_some_and(|t| t.contains(to));
+    for (from, to) in [
+        ("compiler", "rules"),
+        ("compiler", "keywords"),
+        ("rules", "condition"),
+        ("rules", "keywords"),
+        ("scanner", "rules"),
+        ("scanner", "results"),
+        ("scanner", "plugins"),
+    ] {
+        assert!(has(from, to), "{from} → {to} not seen");
+    }
+    let compile_time = [
+        "compiler",
+        "keywords",
+        "condition",
+        "rules",
+        "ir",
+        "plugins",
+        "warnings",
+        "limits",
+        "results",
+    ];
+    for from in compile_time {
+        for to in ["scanner", "ruleset", "bundle"] {
+            assert!(
+                !has(from, to),
+                "{from} → {to}: compile time names scan time"
+            );
+        }
+    }
 }
 
 #[test]

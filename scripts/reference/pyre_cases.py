@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Regenerates crates/novac/tests/data/pyre_cases.json: Python 3.11 `re`
-answers for the translator test table of `crates/novac/src/pyre.rs`.
+answers for the translator test table of `crates/novac/src/keywords/pyre.rs`.
 
 Each case is a Python pattern and a haystack; this script records what
 `re.compile(pattern, flags).search(haystack)` gives (the span in *character*

@@ -272,14 +272,14 @@ pub struct SemanticBridge<'a> {
 }
 
 impl SemanticEvaluator for SemanticBridge<'_> {
-    fn similarities(&self, prompt: &str, phrases: &[&str]) -> Result<Vec<f32>, String> {
+    fn similarities(&self, prompt: &str, phrases: &[&str]) -> Result<Vec<f32>, EmbedError> {
         Python::with_gil(|py| {
             match self
                 .plugin
                 .similarities_py(py, prompt, phrases, self.thresholds)
             {
-                Ok(r) => r,
-                Err(e) => Err(error_text(py, &e)),
+                Ok(r) => r.map_err(EmbedError::Failed),
+                Err(e) => Err(EmbedError::Failed(error_text(py, &e))),
             }
         })
     }
@@ -308,7 +308,7 @@ impl Embedder for SemanticPlugin {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if self.mode != SemanticMode::Encode {
-            return Err(EmbedError(format!(
+            return Err(EmbedError::Unsupported(format!(
                 "a semantic plug-in in {:?} mode cannot embed texts; it needs `encode(texts)`",
                 self.mode.name()
             )));
@@ -321,7 +321,7 @@ impl Embedder for SemanticPlugin {
                     .call_method1("encode", (texts.to_vec(),))?;
                 as_list(out)?.extract()
             };
-            run().map_err(|e| EmbedError(error_text(py, &e)))
+            run().map_err(|e| EmbedError::Failed(error_text(py, &e)))
         })
     }
 }

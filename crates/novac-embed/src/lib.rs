@@ -237,7 +237,7 @@ impl BertEmbedder {
         for chunk in order.chunks(self.options.batch_size.max(1)) {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| inputs[i].as_slice()).collect();
             let vectors = self.bert.embed(&batch).map_err(|e| {
-                EmbedError(format!(
+                EmbedError::Failed(format!(
                     "the encoder failed: {}",
                     bert::first_line(&e.to_string())
                 ))

@@ -73,8 +73,8 @@ use crate::compiler::CompileError;
 use crate::ir::{Cond, Pattern, RuleIr, VarId, Variable};
 use crate::keywords::{PlanCache, RegexPlan};
 use crate::limits::CompileLimits;
+use crate::rules::phrases::PatternEmbeddings;
 use crate::rules::Rules;
-use crate::semantic::PatternEmbeddings;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -326,7 +326,7 @@ impl Rules {
     /// is (no rebuild: `novac scan --rules one.novc` costs one load).
     pub fn merge(mut parts: Vec<Rules>) -> Result<Rules, BundleError> {
         let with_rules: Vec<usize> = (0..parts.len())
-            .filter(|&i| !parts[i].rules.is_empty())
+            .filter(|&i| parts.get(i).is_some_and(|p| !p.rules.is_empty()))
             .collect();
         if let [only] = with_rules[..] {
             let embedder = parts.iter().find_map(|p| p.semantic.embedder.clone());
@@ -350,7 +350,7 @@ impl Rules {
                     Some(_) => consistent = false,
                 }
                 for (i, phrase) in part.semantic.phrases.iter().enumerate() {
-                    if let Some(v) = e.vector(i as u32) {
+                    if let Some(v) = e.phrase_vector(crate::rules::phrases::PhraseId::new(i)) {
                         vectors.insert(phrase.clone(), v.to_vec());
                     }
                 }
@@ -413,7 +413,7 @@ fn read_header(bytes: &[u8]) -> Result<&[u8], BundleError> {
         _ => {
             let hint = if bytes.is_empty() {
                 " (the data is empty)"
-            } else if std::str::from_utf8(&bytes[..bytes.len().min(4096)]).is_ok() {
+            } else if std::str::from_utf8(bytes.get(..4096).unwrap_or(bytes)).is_ok() {
                 " (this looks like text: .nov rule sources go to `novac compile` or `novac scan --rules`)"
             } else {
                 ""
@@ -428,7 +428,9 @@ fn read_header(bytes: &[u8]) -> Result<&[u8], BundleError> {
             supported: FORMAT_VERSION,
         });
     }
-    let len = take(&mut rest, 1, "novac version")?[0] as usize;
+    let len = take(&mut rest, 1, "novac version")?
+        .first()
+        .map_or(0, |&b| usize::from(b));
     let written_by = take(&mut rest, len, "novac version")?;
     if written_by != NOVAC_VERSION.as_bytes() {
         return Err(BundleError::NovacVersion {
@@ -472,7 +474,9 @@ fn take<'a>(rest: &mut &'a [u8], n: usize, part: &'static str) -> Result<&'a [u8
 
 fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     let mut a = [0u8; N];
-    a.copy_from_slice(&bytes[..N]);
+    if let Some(head) = bytes.get(..N) {
+        a.copy_from_slice(head);
+    }
     a
 }
 

@@ -19,11 +19,16 @@
 //! an error is refused (its rules are not added) but the compiler stays
 //! usable, so `novac check` can report on every file in one run.
 
-use crate::checker::check_rule;
+pub(crate) mod checker;
+mod meta_lints;
+mod resolve;
+mod suggest;
+
 use crate::ir::{KeywordPattern, Pattern, RuleIr};
 use crate::keywords::{KeywordEngine, PatternTable};
 use crate::limits::CompileLimits;
 use crate::rules::{CompiledRule, RuleId, Rules};
+use checker::check_rule;
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
 use std::collections::HashMap;
@@ -60,7 +65,7 @@ pub enum CompileError {
     /// The keyword engine could not be built (a regex or automaton over a
     /// size limit, or a regex that does not parse in a damaged bundle).
     #[error(transparent)]
-    Engine(#[from] crate::EngineError),
+    Engine(#[from] crate::engine_error::EngineError),
     /// The rule set goes over a [`CompileLimits`] limit.
     #[error("{0}")]
     Limit(#[from] crate::limits::LimitError),
@@ -70,7 +75,7 @@ pub enum CompileError {
         "rule(s) {} use semantic matching, but no embedding model is configured: {}; \
          or opt into the reference's behaviour (such rules do not match, with a warning)",
         rules.join(", "),
-        crate::semantic::MODEL_HELP
+        crate::plugins::MODEL_HELP
     )]
     ModelRequired {
         /// The rules that use semantics (at most 10 names).
@@ -78,7 +83,7 @@ pub enum CompileError {
     },
     /// The embedding model failed while embedding the semantic phrases.
     #[error("cannot embed the semantic phrases: {0}")]
-    Embedding(#[from] crate::semantic::EmbedError),
+    Embedding(#[from] crate::plugins::EmbedError),
 }
 
 /// Options of the checker.
@@ -127,9 +132,9 @@ pub struct Compiler {
     /// Regex plans computed by the W104 lint, reused by `build`.
     plans: crate::keywords::PlanCache,
     /// The model that embeds semantic phrases (at build) and prompts (at scan).
-    embedder: Option<crate::semantic::SharedEmbedder>,
+    embedder: Option<crate::rules::phrases::SharedEmbedder>,
     /// What `build` does for rules with semantics when there is no model.
-    missing_model: crate::semantic::MissingModel,
+    missing_model: crate::plugins::MissingModel,
 }
 
 impl Compiler {
@@ -151,9 +156,9 @@ impl Compiler {
     /// prompts with it when a rule needs the semantic stage.
     pub fn embedder(
         &mut self,
-        embedder: std::sync::Arc<dyn crate::semantic::Embedder>,
+        embedder: std::sync::Arc<dyn crate::plugins::Embedder>,
     ) -> &mut Compiler {
-        self.embedder = Some(crate::semantic::SharedEmbedder(embedder));
+        self.embedder = Some(crate::rules::phrases::SharedEmbedder(embedder));
         self
     }
 
@@ -164,9 +169,9 @@ impl Compiler {
     /// `build` fails with [`CompileError::ModelRequired`].
     pub fn allow_missing_model(&mut self, allow: bool) -> &mut Compiler {
         self.missing_model = if allow {
-            crate::semantic::MissingModel::FailClosed
+            crate::plugins::MissingModel::FailClosed
         } else {
-            crate::semantic::MissingModel::Error
+            crate::plugins::MissingModel::Error
         };
         self
     }
@@ -203,8 +208,10 @@ impl Compiler {
                 .with_help("rule names must be unique across all files compiled together");
                 if local_names.contains_key(name) {
                     d = d.with_secondary(first, "first defined here");
-                } else if let Some((i, _)) = self.names.get(name) {
-                    d = d.with_note(format!("first defined in {}", self.reports[*i].origin));
+                } else if let Some(report) =
+                    self.names.get(name).and_then(|(i, _)| self.reports.get(*i))
+                {
+                    d = d.with_note(format!("first defined in {}", report.origin));
                 }
                 diagnostics.push(d);
             } else {
@@ -212,7 +219,7 @@ impl Compiler {
             }
             if let Some(ir) = check_rule(rule, text, &mut diagnostics) {
                 if self.options.meta_lints {
-                    crate::meta_lints::lint(rule, &mut diagnostics);
+                    meta_lints::lint(rule, &mut diagnostics);
                 }
                 slow_pattern_lints(rule, &ir, &mut self.plans, &mut diagnostics);
                 checked.push((ir, rule.name.span));
@@ -292,7 +299,7 @@ impl Compiler {
         )?;
         match &self.embedder {
             Some(e) => rules.semantic.attach(e.0.clone())?,
-            None if self.missing_model == crate::semantic::MissingModel::Error => {
+            None if self.missing_model == crate::plugins::MissingModel::Error => {
                 let names: Vec<String> = rules
                     .iter()
                     .filter(|r| r.uses_semantics())
@@ -334,7 +341,9 @@ pub(crate) fn build_rules_with(
     let mut pattern_rules = vec![Vec::new(); table.len()];
     for (i, rule) in rules.iter().enumerate() {
         for (_, p) in &rule.keyword_vars {
-            let list: &mut Vec<RuleId> = &mut pattern_rules[p.index()];
+            let Some(list) = pattern_rules.get_mut(p.index()) else {
+                continue;
+            };
             if list.last() != Some(&RuleId::new(i)) {
                 list.push(RuleId::new(i));
             }
@@ -343,7 +352,7 @@ pub(crate) fn build_rules_with(
     let idle_rules = rules
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.idle != crate::Truth::False)
+        .filter(|(_, r)| r.idle != crate::condition::truth::Truth::False)
         .map(|(i, _)| RuleId::new(i))
         .collect();
     crate::limits::check(
@@ -360,7 +369,7 @@ pub(crate) fn build_rules_with(
         engine.memory_usage(),
         limits.max_automaton_bytes,
     )?;
-    let semantic = crate::semantic::SemanticTable::collect(&mut rules);
+    let semantic = crate::rules::phrases::SemanticTable::collect(&mut rules);
     Ok(Rules {
         rules,
         engine,
@@ -386,7 +395,7 @@ fn slow_pattern_lints(
         else {
             continue;
         };
-        let Ok(hir) = crate::keyword_regex::hir(rust, *case_insensitive) else {
+        let Ok(hir) = crate::keywords::keyword_regex::hir(rust, *case_insensitive) else {
             continue;
         };
         if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(hir, rust, *case_insensitive) {

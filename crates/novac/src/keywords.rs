@@ -14,7 +14,7 @@
 //!   regexes whose language is a finite set of literals (`/(ignore|disregard) all/`),
 //!   in a second automaton over the original prompt; a hit *is* a match;
 //! * **regex atoms** — for other regexes, literals that every match must
-//!   contain ([`crate::atoms`]); they share the second automaton, and a hit
+//!   contain ([`atoms`]); they share the second automaton, and a hit
 //!   only means "run this regex" (once per scan);
 //! * **atomless regexes** — `novac check` warns (W104). Most still need
 //!   some character (`@`, `-`, a digit, a capital): one pass of
@@ -35,7 +35,7 @@
 //!   list of what it triggers, walked at its first occurrence only (a common
 //!   word that is an atom of fifty regexes costs one bit test per repeat);
 //! * **relaxed verifiers** on non-ASCII prompts for regexes with Unicode
-//!   `\b` ([`crate::keyword_regex::LazyVerifier`]): the regex without its
+//!   `\b` ([`keyword_regex::LazyVerifier`]): the regex without its
 //!   word boundaries runs on the lazy DFA first and rules out most prompts
 //!   before the slow engine that Unicode `\b` needs on such text;
 //! * **windows**: a regex with a bounded longest match `n` whose atoms
@@ -64,15 +64,18 @@
 //!
 //! Blank prompts (Python `not text.strip()`) match no keyword, like the reference.
 
-use crate::atoms::{self, AtomAnalysis};
-use crate::casefold;
 use crate::ir::KeywordPattern;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use atoms::AtomAnalysis;
 use literal_dfa::{DfaScratch, LiteralDfa};
 use std::collections::HashMap;
 
+pub(crate) mod atoms;
+pub(crate) mod casefold;
 pub(crate) mod class_run;
+pub(crate) mod keyword_regex;
 mod literal_dfa;
+pub(crate) mod pyre;
 mod required_chars;
 
 /// Fewer atomless regexes than this left after the character test are
@@ -171,7 +174,7 @@ pub(crate) fn plan_regex(
 ) -> RegexPlan {
     if case_insensitive {
         // The atoms of the case-sensitive reading, lowered (see `folded_atoms`).
-        if let Ok(sensitive) = crate::keyword_regex::hir(rust, false) {
+        if let Ok(sensitive) = keyword_regex::hir(rust, false) {
             if let Some(branches) = lowered_branches(&sensitive) {
                 return RegexPlan::Branches(branches);
             }
@@ -318,7 +321,7 @@ impl PlanCache {
     }
 
     /// The plan of a regex, computed on first use; keeps `hir` (the regex
-    /// parsed by [`crate::keyword_regex::hir`]) for the engine build.
+    /// parsed by [`keyword_regex::hir`]) for the engine build.
     pub(crate) fn plan(
         &mut self,
         hir: regex_syntax::hir::Hir,
@@ -443,7 +446,7 @@ pub(crate) struct KeywordEngine {
     /// its regex is triggered (`1` for one group).
     groups_needed: Vec<u8>,
     /// Compiled regexes, by pattern (None for literals).
-    verifiers: Vec<Option<crate::keyword_regex::LazyVerifier>>,
+    verifiers: Vec<Option<keyword_regex::LazyVerifier>>,
     slow: Vec<PatternId>,
     /// The atomless regexes' required characters ([`required_chars`]),
     /// tested in one pass before anything else (built with the engine).
@@ -452,7 +455,7 @@ pub(crate) struct KeywordEngine {
     /// one regex set over their relaxed forms, run once per scan; only the
     /// regexes it reports are triggered (built with the engine; None if it
     /// does not build).
-    slow_set: std::sync::OnceLock<Option<crate::keyword_regex::Verifier>>,
+    slow_set: std::sync::OnceLock<Option<keyword_regex::Verifier>>,
     max_regex_bytes: usize,
     empty: Vec<PatternId>,
     /// The plan of each regex, in pattern order (what a bundle stores).
@@ -766,7 +769,7 @@ impl KeywordEngine {
                     let (plan, hir) = match plans.take(rust, *case_insensitive) {
                         Some(planned) => planned,
                         None => {
-                            let hir = crate::keyword_regex::hir(rust, *case_insensitive)
+                            let hir = keyword_regex::hir(rust, *case_insensitive)
                                 .map_err(|e| crate::EngineError::regex_syntax(rust, e))?;
                             (plan_regex(&hir, rust, *case_insensitive), Some(hir))
                         }
@@ -778,8 +781,7 @@ impl KeywordEngine {
                         plan
                     };
                     stored_plans.push(plan.clone());
-                    let verifier =
-                        crate::keyword_regex::LazyVerifier::new(rust, *case_insensitive, max);
+                    let verifier = keyword_regex::LazyVerifier::new(rust, *case_insensitive, max);
                     verifier.keep_parsed(hir);
                     match plan {
                         RegexPlan::Atoms {
@@ -894,9 +896,8 @@ impl KeywordEngine {
     /// Regexes compile on up to [`COMPILE_THREADS`] threads (they are
     /// independent; at 5,000 generated rules this is most of the build).
     pub(crate) fn compile_verifiers(&self) -> Result<(), crate::EngineError> {
-        let regexes: Vec<&crate::keyword_regex::LazyVerifier> =
-            self.verifiers.iter().flatten().collect();
-        let compile_one = |v: &&crate::keyword_regex::LazyVerifier| v.compile_all();
+        let regexes: Vec<&keyword_regex::LazyVerifier> = self.verifiers.iter().flatten().collect();
+        let compile_one = |v: &&keyword_regex::LazyVerifier| v.compile_all();
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(COMPILE_THREADS)
@@ -1104,7 +1105,7 @@ impl KeywordEngine {
                 .slow_sources()
                 .map(|source| {
                     let (rust, ci) = source?;
-                    let hir = crate::keyword_regex::hir(rust, ci).ok()?;
+                    let hir = keyword_regex::hir(rust, ci).ok()?;
                     required_chars::required(&hir)
                 })
                 .collect();
@@ -1126,11 +1127,11 @@ impl KeywordEngine {
     }
 
     /// The regex set over the relaxed atomless regexes (None if it does not build).
-    fn slow_set(&self) -> Option<&crate::keyword_regex::Verifier> {
+    fn slow_set(&self) -> Option<&keyword_regex::Verifier> {
         self.slow_set
             .get_or_init(|| {
                 let sources: Option<Vec<(&str, bool)>> = self.slow_sources().collect();
-                crate::keyword_regex::build_relaxed_set(&sources?, self.max_regex_bytes)
+                keyword_regex::build_relaxed_set(&sources?, self.max_regex_bytes)
             })
             .as_ref()
     }

@@ -75,8 +75,9 @@ pub const DEFAULT_MAX_SOURCE_BYTES: usize = novac_syntax::MAX_SOURCE_LEN;
 pub const DEFAULT_MAX_CONDITION_DEPTH: usize = novac_syntax::MAX_CONDITION_DEPTH;
 /// Default of [`CompileLimits::max_patterns`].
 pub const DEFAULT_MAX_PATTERNS: usize = 1_000_000;
-/// Default of [`CompileLimits::max_regex_bytes`].
-pub const DEFAULT_MAX_REGEX_BYTES: usize = crate::keyword_regex::REGEX_SIZE_LIMIT;
+/// Default of [`CompileLimits::max_regex_bytes`]: the NFA size limit of one
+/// keyword regex (the `regex` crate's default is 10 MiB).
+pub const DEFAULT_MAX_REGEX_BYTES: usize = 64 << 20;
 /// Default of [`CompileLimits::dfa_max_pattern_bytes`].
 pub const DEFAULT_DFA_MAX_PATTERN_BYTES: usize = usize::MAX;
 /// Default of [`CompileLimits::max_dfa_bytes`].
@@ -171,7 +172,7 @@ pub enum ScanError {
     /// An LLM call the verdict needed failed, under
     /// [`LlmFailurePolicy::Error`](crate::LlmFailurePolicy::Error).
     #[error("{0}")]
-    Llm(crate::llm::LlmFailure),
+    Llm(crate::plugins::LlmFailure),
 }
 
 /// Refuses a prompt of `bytes` over `limit`.

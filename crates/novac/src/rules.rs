@@ -1,10 +1,13 @@
 //! [`Rules`]: a compiled, immutable rule set, shared freely between threads.
 
-use crate::bytecode::Program;
-use crate::ir::{Cond, Pattern, RuleIr, VarId};
+pub(crate) mod phrases;
+
+use crate::condition::bytecode::Program;
+use crate::condition::stage::{monotone_signs, stage_matters};
+use crate::condition::truth::{Truth, VarState};
+use crate::ir::{Pattern, RuleIr, VarId};
 use crate::keywords::{KeywordEngine, PatternId, Tier};
 use crate::shared_str::SharedStr;
-use crate::truth::{Truth, VarState};
 
 /// A compiled rule set: built once by [`crate::Compiler`], then scanned with
 /// any number of [`crate::Scanner`]s, on any number of threads
@@ -21,8 +24,8 @@ pub struct Rules {
     /// Rules whose verdict without any keyword hit is not `False`
     /// (they must be looked at on every scan).
     pub(crate) idle_rules: Vec<RuleId>,
-    /// Semantic phrases, their embeddings and the embedder (see [`crate::semantic`]).
-    pub(crate) semantic: crate::semantic::SemanticTable,
+    /// Semantic phrases, their embeddings and the embedder (see [`crate::scanner::semantic`]).
+    pub(crate) semantic: phrases::SemanticTable,
 }
 
 /// Index of a rule in [`Rules`]: its position in the order rules were added
@@ -54,8 +57,8 @@ pub(crate) struct CompiledRule {
     pub(crate) semantic_vars: Vec<VarId>,
     /// Used LLM variables.
     pub(crate) llm_vars: Vec<VarId>,
-    /// Phrase id (into [`crate::semantic::SemanticTable::phrases`]) of each `semantic_vars` entry.
-    pub(crate) semantic_phrases: Vec<u32>,
+    /// Phrase id (into [`phrases::SemanticTable::phrases`]) of each `semantic_vars` entry.
+    pub(crate) semantic_phrases: Vec<phrases::PhraseId>,
     /// The verdict when no keyword matched and semantics/llm are unknown.
     pub(crate) idle: Truth,
     /// [`monotone_signs`] of `semantic_vars`, and of `llm_vars`.
@@ -75,6 +78,17 @@ pub(crate) struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Variable `v` of the rule (ids come from the rule's own IR, so it is
+    /// always there; `None` only for a foreign id).
+    pub(crate) fn var(&self, v: VarId) -> Option<&crate::ir::Variable> {
+        self.ir.vars.get(v.index())
+    }
+
+    /// The name of variable `v`, with its `$` (empty for a foreign id).
+    pub(crate) fn var_name(&self, v: VarId) -> SharedStr {
+        self.var_names.get(v.index()).cloned().unwrap_or_default()
+    }
+
     pub(crate) fn new(ir: RuleIr, patterns: &mut crate::keywords::PatternTable) -> CompiledRule {
         let program = Program::compile(&ir.condition);
         let mut keyword_vars = Vec::new();
@@ -96,7 +110,7 @@ impl CompiledRule {
         let idle = program.eval(&state, &mut Vec::new());
         let semantic_signs = monotone_signs(&ir.condition, &semantic_vars);
         let llm_signs = monotone_signs(&ir.condition, &llm_vars);
-        let idle_semantics_matter = crate::scanner::stage_matters(
+        let idle_semantics_matter = stage_matters(
             &program,
             &mut state,
             &semantic_vars,
@@ -113,53 +127,13 @@ impl CompiledRule {
             semantic_signs,
             llm_signs,
             idle_semantics_matter,
-            no_semantics_warning: crate::semantic::no_evaluator_warning(&ir.name).into(),
-            no_llm_warning: crate::llm::no_judge_warning(&ir.name).into(),
+            no_semantics_warning: crate::warnings::no_evaluator_warning(&ir.name).into(),
+            no_llm_warning: crate::warnings::no_judge_warning(&ir.name).into(),
             name: ir.name.as_str().into(),
             var_names: ir.vars.iter().map(|v| v.name.as_str().into()).collect(),
             ir,
         }
     }
-}
-
-/// For each of `vars`: `true` when the condition only ever uses it
-/// un-negated (or not at all), `false` when only negated; `None` when some
-/// variable occurs both ways.
-///
-/// With signs, the condition is monotone in those variables (`and`, `or`
-/// and `N of` are monotone in three-valued logic too), so its value over
-/// every assignment of them lies between its value at the assignment of
-/// the signs and at their opposite: whether the variables can change the
-/// verdict takes two evaluations instead of `2^k` (see the scanner's
-/// `stage_matters`).
-pub(crate) fn monotone_signs(cond: &Cond, vars: &[VarId]) -> Option<Vec<bool>> {
-    fn walk(cond: &Cond, positive: bool, seen: &mut [(bool, bool)]) {
-        let mut mark = |v: &VarId| {
-            if let Some(entry) = seen.get_mut(v.index()) {
-                if positive {
-                    entry.0 = true;
-                } else {
-                    entry.1 = true;
-                }
-            }
-        };
-        match cond {
-            Cond::Const(_) => {}
-            Cond::Var(v) => mark(v),
-            Cond::AtLeast { vars, .. } | Cond::All(vars) => vars.iter().for_each(mark),
-            Cond::Not(c) => walk(c, !positive, seen),
-            Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| walk(c, positive, seen)),
-        }
-    }
-    let size = vars.iter().map(|v| v.index() + 1).max().unwrap_or(0);
-    let mut seen = vec![(false, false); size];
-    walk(cond, true, &mut seen);
-    vars.iter()
-        .map(|v| match seen[v.index()] {
-            (true, true) => None,
-            (_, negated) => Some(!negated),
-        })
-        .collect()
 }
 
 /// A read-only view of one compiled rule.
@@ -281,12 +255,12 @@ impl Rules {
     }
 
     /// The phrase embeddings computed at compile time, if a model was configured.
-    pub fn pattern_embeddings(&self) -> Option<&crate::semantic::PatternEmbeddings> {
+    pub fn pattern_embeddings(&self) -> Option<&phrases::PatternEmbeddings> {
         self.semantic.embeddings.as_ref()
     }
 
     /// The model that embeds prompts, if one is attached.
-    pub fn embedder(&self) -> Option<&std::sync::Arc<dyn crate::semantic::Embedder>> {
+    pub fn embedder(&self) -> Option<&std::sync::Arc<dyn crate::plugins::Embedder>> {
         self.semantic.embedder.as_ref().map(|e| &e.0)
     }
 
@@ -295,8 +269,8 @@ impl Rules {
     /// model ([`crate::Embedder::model_id`]), recomputed otherwise.
     pub fn set_embedder(
         &mut self,
-        embedder: std::sync::Arc<dyn crate::semantic::Embedder>,
-    ) -> Result<(), crate::semantic::EmbedError> {
+        embedder: std::sync::Arc<dyn crate::plugins::Embedder>,
+    ) -> Result<(), crate::plugins::EmbedError> {
         self.semantic.attach(embedder)
     }
 

@@ -45,8 +45,9 @@
 mod watch;
 
 use crate::compiler::{CompileError, CompileOptions, Compiler, SourceReport};
+use crate::results::ScanResult;
 use crate::rules::Rules;
-use crate::scanner::{ScanResult, Scanner};
+use crate::scanner::Scanner;
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -132,7 +133,7 @@ pub enum ReloadError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: crate::BundleError,
+        source: crate::bundle::BundleError,
     },
     /// The set was made from compiled rules ([`RuleSet::new`]), so there are
     /// no files to reload from.

@@ -10,9 +10,9 @@
 //! 3. A rule whose verdict is still unknown goes through the semantic stage
 //!    if its verdict depends on semantic results, then through the LLM stage
 //!    if it still depends on LLM results. Each stage calls its hook
-//!    (the semantic stage lives in [`crate::semantic`]: an [`Embedder`] with
+//!    (the semantic stage lives in [`crate::scanner::semantic`]: an [`Embedder`] with
 //!    pattern vectors stored in the rules, or a [`SemanticEvaluator`]; the
-//!    LLM stage lives in [`crate::llm`]: rules that need it are deferred
+//!    LLM stage lives in [`crate::scanner::llm`]: rules that need it are deferred
 //!    until every rule has been looked at, then the [`LlmJudge`] is asked
 //!    about all their patterns at once, concurrently); without a hook, or
 //!    when it fails, the rule *fails closed*: not matched, with the
@@ -22,7 +22,7 @@
 //!
 //! With [`ScanOptions::decode`] set, step 1 also runs over the decoded views
 //! of the prompt's encoded runs (base64, base32, hex, `%`-encoding, HTML
-//! entities, one nested layer: [`crate::decode`]). A keyword pattern counts
+//! entities, one nested layer: [`crate::scanner::decode`]). A keyword pattern counts
 //! as matched when it matches in the prompt *or* in any view, so conditions
 //! see the union: "decode this" in the plain text and "ignore previous
 //! instructions" inside a base64 run can both count for one rule. A keyword
@@ -34,22 +34,29 @@
 //! (O(n + B), B the decoded-byte budget, [`DecodeLimits::max_decoded_bytes`]);
 //! each view is then scanned like a prompt, so the keyword stage costs at most
 //! what it costs on a prompt of n + B bytes. Off by default: the reference
-//! has no such stage. The streaming scanner ([`crate::stream`]) does not decode.
+//! has no such stage. The streaming scanner ([`crate::scanner::stream`]) does not decode.
 //!
 //! A `Scanner` holds per-thread scratch memory; create one per thread (they
 //! are cheap) and reuse it across prompts.
 
-use crate::bytecode::Program;
-use crate::decode::{DecodeLimits, DecodedView, Encoding};
-use crate::ir::VarId;
+pub mod decode;
+pub mod llm;
+pub mod normalize;
+pub mod semantic;
+pub mod stream;
+
+use crate::condition::stage::{set_all, stage_matters};
+use crate::condition::truth::{Truth, VarState};
 use crate::keywords::{KeywordHits, PatternId};
-use crate::llm::{Deferred, LlmFailure, LlmFailurePolicy, LlmStage};
-use crate::llm::{LlmJudge, LlmVerdict};
+use crate::plugins::{Embedder, LlmFailure, LlmJudge, SemanticEvaluator};
+use crate::results::{
+    Encoding, KeywordMatch, LlmResult, RuleResult, ScanResult, SemanticScore, VariableValue,
+};
 use crate::rules::{CompiledRule, RuleId, Rules};
-use crate::semantic::{Embedder, SemanticEvaluator, SemanticStage};
 use crate::shared_str::SharedStr;
-use crate::truth::{Truth, VarState};
-use serde::Serialize;
+use decode::{DecodeLimits, DecodedView};
+use llm::{Deferred, LlmFailurePolicy, LlmStage};
+use semantic::SemanticStage;
 
 /// Options of a scan.
 #[derive(Clone, Debug, Default)]
@@ -65,108 +72,14 @@ pub struct ScanOptions {
     /// [`Scanner::scan`].
     pub max_prompt_bytes: Option<usize>,
     /// How the LLM stage runs: concurrency, deadline, failure policy.
-    pub llm: crate::llm::LlmOptions,
+    pub llm: llm::LlmOptions,
     /// Also match keywords in the decoded views of the prompt's encoded runs
     /// (base64, base32, hex, `%`-encoding, HTML entities, one nested layer),
     /// within these limits; `None` (the default, like the reference): no
     /// decoding. Keywords, not semantics or LLM prompts, see the views; see
-    /// the module doc of [`crate::scanner`] and [`crate::decode`]. The
+    /// the [`crate::Scanner`] docs and [`crate::decode`]. The
     /// streaming scanner ([`crate::StreamScanner`]) ignores this option.
     pub decode: Option<DecodeLimits>,
-}
-
-/// One keyword variable that matched.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeywordMatch {
-    /// The variable, with its `$`.
-    pub var: SharedStr,
-    /// Byte offset of the first match in the scanned text.
-    pub start: usize,
-    /// Byte offset one past its end.
-    pub end: usize,
-    /// Set when the keyword matched only in a decoded view
-    /// ([`ScanOptions::decode`]): the view's encoding (innermost layer);
-    /// `start`..`end` is then the encoded run's span in the scanned text.
-    /// Absent from JSON when not set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub decoded: Option<Encoding>,
-}
-
-/// A semantic variable that was evaluated.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SemanticScore {
-    /// The variable, with its `$`.
-    pub var: SharedStr,
-    /// The cosine similarity.
-    pub score: f32,
-    /// `score >= threshold`.
-    pub matched: bool,
-}
-
-/// An LLM variable that was evaluated.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LlmResult {
-    /// The variable, with its `$`.
-    pub var: SharedStr,
-    /// The judge's answer.
-    pub verdict: LlmVerdict,
-}
-
-/// The value of one variable (debug output).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct VariableValue {
-    /// The variable, with its `$`.
-    pub var: SharedStr,
-    /// `keywords`, `semantics` or `llm`.
-    pub section: &'static str,
-    /// The value, or `None` when it was not evaluated.
-    pub value: Option<bool>,
-}
-
-/// The outcome of one rule on one prompt.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RuleResult {
-    /// Index of the rule in [`Rules`].
-    pub index: usize,
-    /// The rule name.
-    pub rule: SharedStr,
-    /// Whether the rule matched.
-    pub matched: bool,
-    /// Matching keyword variables (those the condition uses), with spans.
-    pub keywords: Vec<KeywordMatch>,
-    /// Semantic variables that were evaluated.
-    pub semantics: Vec<SemanticScore>,
-    /// LLM variables that were evaluated.
-    pub llm: Vec<LlmResult>,
-    /// Why the rule failed closed, if it did (the reference's texts).
-    pub warnings: Vec<SharedStr>,
-    /// Every variable's value, with [`ScanOptions::debug`].
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Vec<VariableValue>>,
-}
-
-/// The outcome of a scan.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ScanResult {
-    /// Matched rules and rules that failed closed (all rules in debug mode), in rule order.
-    pub rules: Vec<RuleResult>,
-}
-
-impl ScanResult {
-    /// The rules that matched.
-    pub fn matched(&self) -> impl Iterator<Item = &RuleResult> {
-        self.rules.iter().filter(|r| r.matched)
-    }
-
-    /// Names of the rules that matched, in rule order.
-    pub fn matched_names(&self) -> Vec<&str> {
-        self.matched().map(|r| r.rule.as_str()).collect()
-    }
-
-    /// Whether any rule matched.
-    pub fn is_match(&self) -> bool {
-        self.rules.iter().any(|r| r.matched)
-    }
 }
 
 /// Scans prompts against a rule set. One per thread; reuse it.
@@ -316,7 +229,7 @@ impl<'r> Scanner<'r> {
         let limit = crate::limits::prompt_limit(self.options.max_prompt_bytes);
         crate::limits::check_prompt(prompt.len(), limit)?;
         if self.options.normalize {
-            let normalized = crate::normalize::normalize(prompt);
+            let normalized = normalize::normalize(prompt);
             // Normalisation can lengthen the text; spans must stay 32-bit.
             crate::limits::check_prompt(normalized.len(), crate::limits::prompt_limit(None))?;
             let result = self.scan_text(&normalized);
@@ -331,7 +244,7 @@ impl<'r> Scanner<'r> {
     /// a scan that enforces [`ScanOptions::max_prompt_bytes`]).
     pub fn scan(&mut self, prompt: &str) -> ScanResult {
         if self.options.normalize {
-            let normalized = crate::normalize::normalize(prompt);
+            let normalized = normalize::normalize(prompt);
             self.scan_text(&normalized)
         } else {
             self.scan_text(prompt)
@@ -345,13 +258,13 @@ impl<'r> Scanner<'r> {
             .iter()
             .map(|p| {
                 if self.options.normalize {
-                    crate::normalize::normalize(p.as_ref())
+                    normalize::normalize(p.as_ref())
                 } else {
                     std::borrow::Cow::Borrowed(p.as_ref())
                 }
             })
             .collect();
-        crate::semantic::scan_batch(self, &texts)
+        semantic::scan_batch(self, &texts)
     }
 
     /// [`Scanner::scan_batch`] with the prompt-size limit of
@@ -396,12 +309,12 @@ impl<'r> Scanner<'r> {
             self.order.extend((0..n).map(RuleId::new));
         } else {
             for p in self.hits.list.iter().chain(&self.hits.pending_list) {
-                for &r in &rules.pattern_rules[p.index()] {
+                for &r in rules.pattern_rules.get(p.index()).into_iter().flatten() {
                     mark(&mut self.touched, &mut self.order, r);
                 }
             }
             for &(p, ..) in &self.decoded.list {
-                for &r in &rules.pattern_rules[p.index()] {
+                for &r in rules.pattern_rules.get(p.index()).into_iter().flatten() {
                     mark(&mut self.touched, &mut self.order, r);
                 }
             }
@@ -417,7 +330,9 @@ impl<'r> Scanner<'r> {
             rules: Vec::with_capacity(order.len().min(256)),
         };
         for &r in &order {
-            let rule = &rules.rules[r.index()];
+            let Some(rule) = rules.rules.get(r.index()) else {
+                continue;
+            };
             if let Some(rr) = self.evaluate(r.index(), rule, text) {
                 result.rules.push(rr);
             }
@@ -438,11 +353,11 @@ impl<'r> Scanner<'r> {
         let Some(limits) = self.options.decode else {
             return;
         };
-        if crate::casefold::is_blank(text) {
+        if crate::keywords::casefold::is_blank(text) {
             return;
         }
         let engine = &self.rules.engine;
-        let views: Vec<DecodedView> = crate::decode::decoded_views(text, &limits);
+        let views: Vec<DecodedView> = decode::decoded_views(text, &limits);
         let d = &mut self.decoded;
         for view in &views {
             engine.scan(&view.text, &mut d.hits);
@@ -554,7 +469,9 @@ impl<'r> Scanner<'r> {
         evaluated.clear();
         evaluated.resize(nvars, false);
         for &(v, _) in &rule.keyword_vars {
-            evaluated[v.index()] = true;
+            if let Some(e) = evaluated.get_mut(v.index()) {
+                *e = true;
+            }
         }
 
         if verdict == Truth::Unknown {
@@ -591,7 +508,7 @@ impl<'r> Scanner<'r> {
                 set_all(&mut self.state, &rule.semantic_vars, Truth::False);
             }
             // LLM stage: when the verdict still depends on LLM results, the
-            // rule waits for the scan's concurrent LLM calls (crate::llm);
+            // rule waits for the scan's concurrent LLM calls (crate::scanner::llm);
             // with no judge it fails closed here, without waiting.
             let llm_matters = warnings.is_empty()
                 && stage_matters(
@@ -669,7 +586,7 @@ impl<'r> Scanner<'r> {
                         }
                     };
                     Some(KeywordMatch {
-                        var: rule.var_names[v.index()].clone(),
+                        var: rule.var_name(v),
                         start,
                         end,
                         decoded,
@@ -682,10 +599,14 @@ impl<'r> Scanner<'r> {
                 .vars
                 .iter()
                 .enumerate()
-                .map(|(i, var)| VariableValue {
-                    var: rule.var_names[i].clone(),
+                .zip(&rule.var_names)
+                .map(|((i, var), name)| VariableValue {
+                    var: name.clone(),
                     section: var.section().name(),
-                    value: evaluated[i].then(|| self.state.get(i) == Truth::True),
+                    value: evaluated
+                        .get(i)
+                        .is_some_and(|e| *e)
+                        .then(|| self.state.get(i) == Truth::True),
                 })
                 .collect()
         });
@@ -702,129 +623,12 @@ impl<'r> Scanner<'r> {
     }
 }
 
-/// Whether the verdict depends on the (unknown) values of `vars`, the other
-/// unknown variables staying unknown: true when two assignments of `vars`
-/// give different results. Exact for up to [`MAX_ENUMERATED`] variables
-/// (2^k evaluations of a few-instruction program, done only on the path that
-/// is about to call a model anyway); above that, assumed true. For a
-/// condition monotone in `vars` (`signs`: [`crate::rules::monotone_signs`]),
-/// two evaluations, at the extremes, are exact at any size.
-pub(crate) fn stage_matters(
-    program: &Program,
-    state: &mut VarState,
-    vars: &[VarId],
-    signs: Option<&[bool]>,
-    stack: &mut Vec<Truth>,
-) -> bool {
-    if vars.is_empty() {
-        return false;
-    }
-    if let Some(signs) = signs {
-        // Monotone in `vars`: the extremes decide (crate::rules::monotone_signs).
-        let mut at = |high: bool| {
-            for (v, &sign) in vars.iter().zip(signs) {
-                state.set(v.index(), Truth::from_bool(sign == high));
-            }
-            program.eval(state, stack)
-        };
-        let matters = at(true) != at(false);
-        set_all(state, vars, Truth::Unknown);
-        return matters;
-    }
-    if vars.len() > MAX_ENUMERATED {
-        return true;
-    }
-    let mut first = None;
-    let mut matters = false;
-    for assignment in 0u32..(1 << vars.len()) {
-        for (bit, v) in vars.iter().enumerate() {
-            state.set(v.index(), Truth::from_bool(assignment & (1 << bit) != 0));
-        }
-        let result = program.eval(state, stack);
-        match first {
-            None => first = Some(result),
-            Some(f) if f != result => {
-                matters = true;
-                break;
-            }
-            Some(_) => {}
-        }
-    }
-    set_all(state, vars, Truth::Unknown);
-    matters
-}
-
-/// Up to this many semantic (or LLM) variables, [`stage_matters`] is exact.
-const MAX_ENUMERATED: usize = 12;
-
 fn mark(touched: &mut [u64], order: &mut Vec<RuleId>, r: RuleId) {
     let (w, b) = (r.index() / 64, 1u64 << (r.index() % 64));
-    if touched[w] & b == 0 {
-        touched[w] |= b;
-        order.push(r);
-    }
-}
-
-fn set_all(state: &mut VarState, vars: &[VarId], value: Truth) {
-    for v in vars {
-        state.set(v.index(), value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ir::Cond;
-    use proptest::prelude::*;
-
-    const VARS: u32 = 8;
-
-    fn cond() -> impl Strategy<Value = Cond> {
-        let var_list = prop::collection::btree_set(0..VARS, 1..5)
-            .prop_map(|s| s.into_iter().map(VarId).collect::<Vec<_>>());
-        let leaf = prop_oneof![
-            any::<bool>().prop_map(Cond::Const),
-            (0..VARS).prop_map(|v| Cond::Var(VarId(v))),
-            (var_list.clone(), 1u32..4).prop_map(|(vars, n)| {
-                let n = n.min(vars.len() as u32);
-                Cond::AtLeast { vars, n }
-            }),
-            var_list.prop_map(Cond::All),
-        ];
-        leaf.prop_recursive(5, 32, 4, |inner| {
-            prop_oneof![
-                inner.clone().prop_map(|c| Cond::Not(Box::new(c))),
-                prop::collection::vec(inner.clone(), 2..4).prop_map(Cond::And),
-                prop::collection::vec(inner, 2..4).prop_map(Cond::Or),
-            ]
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(3000))]
-
-        /// The two-evaluation test for monotone conditions equals enumerating
-        /// every assignment; the other variables keep any three-valued state.
-        #[test]
-        fn monotone_stage_test_equals_enumeration(
-            c in cond(),
-            split in 1u32..VARS,
-            values in prop::collection::vec(0u8..3, VARS as usize),
-        ) {
-            let program = Program::compile(&c);
-            let stage: Vec<VarId> = (0..split).map(VarId).collect();
-            let Some(signs) = crate::rules::monotone_signs(&c, &stage) else {
-                return Ok(());
-            };
-            let mut state = VarState::new(VARS as usize);
-            for (i, v) in values.into_iter().enumerate() {
-                let unknown = (i as u32) < split;
-                state.set(i, if unknown { Truth::Unknown } else { [Truth::False, Truth::True, Truth::Unknown][v as usize] });
-            }
-            let mut stack = Vec::new();
-            let fast = stage_matters(&program, &mut state.clone(), &stage, Some(&signs), &mut stack);
-            let slow = stage_matters(&program, &mut state, &stage, None, &mut stack);
-            prop_assert_eq!(fast, slow, "{:?}", c);
+    if let Some(word) = touched.get_mut(w) {
+        if *word & b == 0 {
+            *word |= b;
+            order.push(r);
         }
     }
 }

@@ -17,7 +17,7 @@
 //!
 //! # How the set is chosen
 //!
-//! Structurally, like [`crate::atoms`] but over characters: a literal needs
+//! Structurally, like [`crate::keywords::atoms`] but over characters: a literal needs
 //! one of its characters (the rarest); a class needs one of its own; a
 //! repetition with `min ≥ 1` and a capture group need what their body needs;
 //! a concatenation needs what any one of its children needs (the cheapest
@@ -334,7 +334,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn hir_of(pattern: &str) -> Hir {
-        crate::keyword_regex::hir(pattern, false).expect("valid regex")
+        crate::keywords::keyword_regex::hir(pattern, false).expect("valid regex")
     }
 
     fn set_of(pattern: &str) -> Option<String> {

@@ -5,7 +5,9 @@ use crate::limits::CompileLimits;
 use proptest::prelude::*;
 
 fn regex(body: &str, case_insensitive: bool) -> KeywordPattern {
-    let rust = crate::pyre::translate(body).expect("translates").pattern;
+    let rust = crate::keywords::pyre::translate(body)
+        .expect("translates")
+        .pattern;
     KeywordPattern::Regex {
         python: body.to_string(),
         rust,

@@ -170,7 +170,7 @@ impl Resolver<'_> {
                     }
                 } else {
                     let names: Vec<&str> = self.vars.iter().map(|v| v.name.as_str()).collect();
-                    if let Some(best) = crate::suggest::closest(&var.name.value, &names) {
+                    if let Some(best) = crate::compiler::suggest::closest(&var.name.value, &names) {
                         d = d.with_help(format!("did you mean `{best}`?"));
                     }
                 }

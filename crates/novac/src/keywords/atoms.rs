@@ -70,6 +70,8 @@
 //! them `$malware_terms`) also get atom groups per branch from
 //! [`branch_groups`]. See the test `public_rule_regexes`.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
+
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
 
@@ -195,7 +197,7 @@ fn from_seq(seq: &Seq, too_many: &mut bool) -> Option<Vec<Vec<u8>>> {
 /// The atoms of `set` cut to their first `k` bytes, sorted, deduplicated,
 /// without atoms that extend another. Its size grows with `k`.
 fn cut(set: &[Vec<u8>], k: usize) -> Vec<Vec<u8>> {
-    let mut v: Vec<&[u8]> = set.iter().map(|l| &l[..l.len().min(k)]).collect();
+    let mut v: Vec<&[u8]> = set.iter().map(|l| l.get(..k).unwrap_or(l)).collect();
     v.sort_unstable();
     v.dedup();
     // Sorted, an atom follows the atoms it extends: keep the shortest.
@@ -295,8 +297,11 @@ fn required(hir: &Hir, depth: usize, too_many: &mut bool) -> Option<Vec<Vec<u8>>
             // `\w+`), whose literals the whole-concat prefixes missed.
             if subs.len() <= MAX_RUNS {
                 for i in 1..subs.len().saturating_sub(1) {
-                    if !prefix.extract(&subs[i - 1]).is_finite() {
-                        let run = Hir::concat(subs[i..].to_vec());
+                    let (Some(before), Some(rest)) = (subs.get(i - 1), subs.get(i..)) else {
+                        continue;
+                    };
+                    if !prefix.extract(before).is_finite() {
+                        let run = Hir::concat(rest.to_vec());
                         keep_best(&mut best, from_seq(&prefix.extract(&run), too_many));
                     }
                 }
@@ -573,7 +578,7 @@ mod tests {
     #[test]
     fn public_rule_regexes() {
         let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/data/pyre_cases.json"))
+            serde_json::from_str(include_str!("../../tests/data/pyre_cases.json"))
                 .expect("valid JSON");
         let mut seen = std::collections::BTreeMap::new();
         let mut with_branches = std::collections::BTreeSet::new();
@@ -586,7 +591,7 @@ mod tests {
                 c["haystack"].as_str().expect("haystack"),
             );
             let ci = c["ignorecase"].as_bool().unwrap_or(false);
-            let rust = crate::pyre::translate(p)
+            let rust = crate::keywords::pyre::translate(p)
                 .map(|t| t.pattern)
                 .expect("public regexes translate");
             let a = atoms(&rust, ci);

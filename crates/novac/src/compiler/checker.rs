@@ -6,11 +6,11 @@
 //! accepts but can never evaluate to true (`E109`), repeated sections that
 //! silently drop variables (`E110`), and regexes that would match differently
 //! in a linear-time engine (`E112`). Condition resolution lives in
-//! [`crate::resolve`].
+//! [`crate::compiler::resolve`].
 
+use crate::compiler::resolve::resolve_condition;
+use crate::compiler::suggest::closest;
 use crate::ir::{KeywordPattern, Pattern, RuleIr, Variable};
-use crate::resolve::resolve_condition;
-use crate::suggest::closest;
 use novac_syntax::ast::{self, KeywordValue, MetaEntry, SectionBody, SectionKind};
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
@@ -353,15 +353,19 @@ fn check_keyword(entry: &ast::KeywordEntry, diags: &mut Vec<Diagnostic>) -> Opti
                 return None;
             }
             let case_insensitive = flags.value == "i" && case_marker.is_none();
-            crate::keyword_regex::check_regex(&body.value, body.span, case_insensitive, diags).map(
-                |rust| {
-                    Pattern::Keyword(KeywordPattern::Regex {
-                        python: body.value.clone(),
-                        rust,
-                        case_insensitive,
-                    })
-                },
+            crate::keywords::keyword_regex::check_regex(
+                &body.value,
+                body.span,
+                case_insensitive,
+                diags,
             )
+            .map(|rust| {
+                Pattern::Keyword(KeywordPattern::Regex {
+                    python: body.value.clone(),
+                    rust,
+                    case_insensitive,
+                })
+            })
         }
     }
 }

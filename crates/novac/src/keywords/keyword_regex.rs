@@ -1,11 +1,13 @@
 //! Keyword regexes: from the Python-syntax body written in a rule to a
 //! checked Rust pattern, and from there to a compiled verifier.
 //!
-//! The translation itself is [`crate::pyre`]; this module attaches rule
+//! The translation itself is [`crate::keywords::pyre`]; this module attaches rule
 //! locations to its errors and fixes the engine configuration used for every
 //! keyword regex (Unicode classes and word boundaries, like Python's `re`
 //! on `str` patterns; larger size limits than the `regex` defaults, because
 //! rule regexes such as a 400-name alternation exceed them).
+
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
@@ -14,7 +16,7 @@ use regex_syntax::hir::{
 };
 
 /// NFA size limit for one keyword regex (the `regex` default is 10 MiB).
-pub const REGEX_SIZE_LIMIT: usize = 64 << 20;
+pub const REGEX_SIZE_LIMIT: usize = crate::limits::DEFAULT_MAX_REGEX_BYTES;
 /// Lazy DFA cache per regex and thread; too small a cache makes the lazy DFA
 /// thrash and fall back to the slow PikeVM (measured: a 2 MiB cache made
 /// one Unicode-`\b` regex set 300× slower; see docs/ARCHITECTURE.md).
@@ -37,10 +39,10 @@ pub(crate) fn check_regex(
                 .max(start + usize::from(start < python.len())),
         )
     };
-    let translated = match crate::pyre::translate(python) {
+    let translated = match crate::keywords::pyre::translate(python) {
         Ok(t) => t,
         Err(e) => {
-            use crate::pyre::TranslateErrorKind as K;
+            use crate::keywords::pyre::TranslateErrorKind as K;
             let (code, help) = match e.kind {
                 K::Syntax => (&codes::BAD_REGEX, "fix the regex; Python's `re` rejects it too"),
                 _ => (
@@ -121,7 +123,7 @@ pub(crate) struct LazyVerifier {
     rust: String,
     case_insensitive: bool,
     max_bytes: usize,
-    regex: std::sync::OnceLock<Result<Verifier, crate::EngineError>>,
+    regex: std::sync::OnceLock<Result<Verifier, crate::engine_error::EngineError>>,
     relaxed: std::sync::OnceLock<Option<Verifier>>,
     /// What the engine knows of every match before running the regex (set
     /// when `regex` compiles, else found on first use).
@@ -178,12 +180,12 @@ impl LazyVerifier {
 
     /// Compiles the regex, its relaxed form and its match shape now, so
     /// that no scan pays for them; the regex's compile error, if any.
-    pub(crate) fn compile_all(&self) -> Result<(), crate::EngineError> {
+    pub(crate) fn compile_all(&self) -> Result<(), crate::engine_error::EngineError> {
         let kept = self.parsed.lock().ok().and_then(|mut p| p.take());
         let hir = match kept {
             Some(hir) => hir,
             None => hir(&self.rust, self.case_insensitive)
-                .map_err(|e| crate::EngineError::regex_syntax(&self.rust, e))?,
+                .map_err(|e| crate::engine_error::EngineError::regex_syntax(&self.rust, e))?,
         };
         let _ = self.shape.set(MatchShape::of(&hir));
         let _ = self.relaxed.set(
@@ -194,7 +196,7 @@ impl LazyVerifier {
         self.regex
             .get_or_init(|| {
                 build_limited(&hir, self.max_bytes)
-                    .map_err(|e| crate::EngineError::regex_build(&self.rust, &e))
+                    .map_err(|e| crate::engine_error::EngineError::regex_build(&self.rust, &e))
             })
             .as_ref()
             .map(|_| ())
@@ -202,14 +204,14 @@ impl LazyVerifier {
     }
 
     /// The compiled regex (compiling it now if needed).
-    pub(crate) fn regex(&self) -> Result<&Verifier, &crate::EngineError> {
+    pub(crate) fn regex(&self) -> Result<&Verifier, &crate::engine_error::EngineError> {
         self.regex
             .get_or_init(|| {
                 let hir = hir(&self.rust, self.case_insensitive)
-                    .map_err(|e| crate::EngineError::regex_syntax(&self.rust, e))?;
+                    .map_err(|e| crate::engine_error::EngineError::regex_syntax(&self.rust, e))?;
                 let _ = self.shape.set(MatchShape::of(&hir));
                 build_limited(&hir, self.max_bytes)
-                    .map_err(|e| crate::EngineError::regex_build(&self.rust, &e))
+                    .map_err(|e| crate::engine_error::EngineError::regex_build(&self.rust, &e))
             })
             .as_ref()
     }

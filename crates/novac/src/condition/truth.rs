@@ -86,12 +86,14 @@ impl VarState {
             self.truth.resize(w + 1, 0);
             self.unknown.resize(w + 1, 0);
         }
-        self.truth[w] &= !b;
-        self.unknown[w] &= !b;
-        match value {
-            Truth::True => self.truth[w] |= b,
-            Truth::Unknown => self.unknown[w] |= b,
-            Truth::False => {}
+        if let (Some(t), Some(u)) = (self.truth.get_mut(w), self.unknown.get_mut(w)) {
+            *t &= !b;
+            *u &= !b;
+            match value {
+                Truth::True => *t |= b,
+                Truth::Unknown => *u |= b,
+                Truth::False => {}
+            }
         }
     }
 

@@ -5,10 +5,10 @@
 //! here each list becomes a bit mask, so `any of keywords.*`, `3 of ($p*)` or
 //! `all of semantics` is one popcount over one or two words instead of a loop
 //! over names. The program runs on a small stack of [`Truth`] values in
-//! three-valued logic. [`crate::interp`] is the reference it is tested against.
+//! three-valued logic. [`crate::condition::interp`] is the reference it is tested against.
 
+use crate::condition::truth::{Truth, VarState};
 use crate::ir::{Cond, VarId};
-use crate::truth::{Truth, VarState};
 use serde::{Deserialize, Serialize};
 
 /// One instruction.
@@ -62,7 +62,9 @@ impl Program {
         let words = vars.iter().map(|v| v.index() / 64 + 1).max().unwrap_or(1);
         let mut mask = vec![0u64; words];
         for v in vars {
-            mask[v.index() / 64] |= 1 << (v.index() % 64);
+            if let Some(word) = mask.get_mut(v.index() / 64) {
+                *word |= 1 << (v.index() % 64);
+            }
         }
         if let Some(i) = self.masks.iter().position(|m| *m == mask) {
             return i as u32;
@@ -123,7 +125,7 @@ impl Program {
                     let is_and = matches!(op, Op::And(_));
                     let at = stack.len().saturating_sub(n as usize);
                     let mut acc = if is_and { Truth::True } else { Truth::False };
-                    for &t in &stack[at..] {
+                    for &t in stack.get(at..).unwrap_or_default() {
                         acc = match (is_and, acc, t) {
                             (true, Truth::False, _) | (true, _, Truth::False) => Truth::False,
                             (true, Truth::Unknown, _) | (true, _, Truth::Unknown) => Truth::Unknown,

@@ -1,8 +1,8 @@
 //! The plain tree-walking evaluator of a [`Cond`]: the obviously-correct
-//! slow path that the bytecode VM ([`crate::bytecode`]) is tested against.
+//! slow path that the bytecode VM ([`crate::condition::bytecode`]) is tested against.
 
+use crate::condition::truth::{Truth, VarState};
 use crate::ir::{Cond, VarId};
-use crate::truth::{Truth, VarState};
 
 /// Evaluates `cond` in three-valued logic.
 pub fn eval(cond: &Cond, state: &VarState) -> Truth {

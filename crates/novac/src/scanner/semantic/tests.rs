@@ -3,6 +3,7 @@
 use super::*;
 use crate::{CompileError, Compiler, Rules, Scanner};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// Bag-of-words vectors; counts every call and text.

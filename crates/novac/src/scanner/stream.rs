@@ -80,11 +80,12 @@
 //! [`ScanOptions::normalize`](crate::ScanOptions::normalize) is not applied
 //! to streams (events would refer to text that was never sent).
 
-use crate::casefold;
+use crate::condition::truth::{Truth, VarState};
 use crate::ir::{KeywordPattern, Pattern};
+use crate::keywords::casefold;
+use crate::results::{KeywordMatch, RuleResult, ScanResult};
 use crate::rules::Rules;
-use crate::scanner::{KeywordMatch, RuleResult, ScanOptions, ScanResult, Scanner};
-use crate::truth::{Truth, VarState};
+use crate::scanner::{ScanOptions, Scanner};
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::{Anchored, MatchKind};
 use regex_syntax::hir::Look;
@@ -146,7 +147,7 @@ enum Stepper {
 }
 
 impl Stepper {
-    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::EngineError> {
+    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::engine_error::EngineError> {
         if patterns.is_empty() {
             return Ok(None);
         }
@@ -164,7 +165,7 @@ impl Stepper {
         };
         stepper
             .map(Some)
-            .map_err(|source| crate::EngineError::Automaton { source })
+            .map_err(|source| crate::engine_error::EngineError::Automaton { source })
     }
 
     fn auto(&self) -> &dyn AutomatonRef {
@@ -238,7 +239,7 @@ pub struct StreamIndex<'r> {
 impl<'r> StreamIndex<'r> {
     /// Builds the streaming automata for `rules` (about as costly as one
     /// keyword automaton build; do it once per rule set).
-    pub fn new(rules: &'r Rules) -> Result<StreamIndex<'r>, crate::CompileError> {
+    pub fn new(rules: &'r Rules) -> Result<StreamIndex<'r>, crate::compiler::CompileError> {
         let mut folded: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut folded_slots: Vec<Vec<Slot>> = Vec::new();
         let mut exact: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -266,7 +267,9 @@ impl<'r> StreamIndex<'r> {
                     if i == next {
                         slots.push(Vec::new());
                     }
-                    slots[i].push(slot);
+                    if let Some(list) = slots.get_mut(i) {
+                        list.push(slot);
+                    }
                 };
                 match &var.pattern {
                     Pattern::Keyword(KeywordPattern::Literal { text, .. }) if text.is_empty() => {
@@ -288,10 +291,10 @@ impl<'r> StreamIndex<'r> {
                         case_insensitive,
                         ..
                     }) => {
-                        let looks = crate::keyword_regex::hir(rust, *case_insensitive)
+                        let looks = crate::keywords::keyword_regex::hir(rust, *case_insensitive)
                             .map(|h| h.properties().look_set())
-                            .map_err(|e| crate::EngineError::regex_syntax(rust, e))?;
-                        flags[var_base[r] + v.index()] = RegexFlags {
+                            .map_err(|e| crate::engine_error::EngineError::regex_syntax(rust, e))?;
+                        let regex_flags = RegexFlags {
                             is_regex: true,
                             start_anchored: looks.contains(Look::Start)
                                 || looks.contains(Look::StartLF)
@@ -301,6 +304,10 @@ impl<'r> StreamIndex<'r> {
                                 || looks.contains(Look::EndCRLF),
                             has_look: !looks.is_empty(),
                         };
+                        let flat = var_base.get(r).map(|base| base + v.index());
+                        if let Some(f) = flat.and_then(|i| flags.get_mut(i)) {
+                            *f = regex_flags;
+                        }
                     }
                     _ => {}
                 }
@@ -480,7 +487,7 @@ impl<'r> StreamScanner<'r> {
                     match e.error_len() {
                         Some(n) => {
                             self.push_str_inner("\u{FFFD}");
-                            rest = &bad[n.min(bad.len())..];
+                            rest = bad.get(n..).unwrap_or_default();
                         }
                         None => {
                             self.partial = bad.to_vec();
@@ -554,7 +561,7 @@ impl<'r> StreamScanner<'r> {
             for event in waiting {
                 if let StreamEvent::Keyword { index: r, .. } = event {
                     self.events.push(event);
-                    if !self.decided[r] && self.verdict(r) == Truth::True {
+                    if !self.is_decided(r) && self.verdict(r) == Truth::True {
                         self.rule_matched(r);
                     }
                 }
@@ -582,11 +589,16 @@ impl<'r> StreamScanner<'r> {
             self.scratch.clear();
             auto.matches(sid, &mut self.scratch);
             for k in 0..self.scratch.len() {
-                let p = self.scratch[k] as usize;
+                let Some(p) = self.scratch.get(k).map(|&p| p as usize) else {
+                    break;
+                };
                 let end = start + i + 1;
-                let len = index.exact_lens[p];
-                for &slot in &index.exact_slots[p] {
-                    self.record(slot, end - len, end);
+                let (Some(&len), Some(slots)) = (index.exact_lens.get(p), index.exact_slots.get(p))
+                else {
+                    continue;
+                };
+                for &slot in slots {
+                    self.record(slot, end.saturating_sub(len), end);
                 }
             }
         }
@@ -601,11 +613,11 @@ impl<'r> StreamScanner<'r> {
             return;
         };
         let held_start = self.text.len() - self.held;
-        let held = &self.text[held_start..];
+        let held = self.text.get(held_start..).unwrap_or_default();
         let mut upto = held.len();
         if !at_end {
             if let Some(i) = held.rfind('\u{3A3}') {
-                if !sigma_decided(&held[i + 2..]) && held.len() - i < 256 {
+                if !sigma_decided(held.get(i + 2..).unwrap_or_default()) && held.len() - i < 256 {
                     upto = i;
                 }
             }
@@ -615,18 +627,23 @@ impl<'r> StreamScanner<'r> {
         let mut pos = held_start;
         let end = held_start + upto;
         while pos < end {
-            let Some(c) = self.text[pos..].chars().next() else {
+            let Some(c) = self.text.get(pos..).and_then(|rest| rest.chars().next()) else {
                 break;
             };
             let raw = self.base + pos;
             let lowered: &[u8] = if c == '\u{3A3}' {
-                sigma_lowering(&self.text[..pos], &self.text[pos + 2..]).as_bytes()
+                let before = self.text.get(..pos).unwrap_or_default();
+                let after = self.text.get(pos + 2..).unwrap_or_default();
+                sigma_lowering(before, after).as_bytes()
             } else {
+                // At most three characters of four bytes: the buffer holds them.
                 let mut n = 0;
                 for l in c.to_lowercase() {
-                    n += l.encode_utf8(&mut buf[n..]).len();
+                    if let Some(room) = buf.get_mut(n..).filter(|r| r.len() >= l.len_utf8()) {
+                        n += l.encode_utf8(room).len();
+                    }
                 }
-                &buf[..n]
+                buf.get(..n).unwrap_or_default()
             };
             let lowered = lowered.to_vec();
             self.marks.push_back(Mark {
@@ -634,8 +651,10 @@ impl<'r> StreamScanner<'r> {
                 raw,
                 raw_len: c.len_utf8(),
             });
-            while self.marks.len() > 1
-                && self.marks[1].lowered + index.folded_max < self.lowered_len
+            while self
+                .marks
+                .get(1)
+                .is_some_and(|m| m.lowered + index.folded_max < self.lowered_len)
             {
                 self.marks.pop_front();
             }
@@ -649,14 +668,20 @@ impl<'r> StreamScanner<'r> {
                 let e = self.lowered_len + j + 1;
                 let at_char_end = j + 1 == lowered.len();
                 for k in 0..self.scratch.len() {
-                    let p = self.scratch[k] as usize;
-                    let len = index.folded_lens[p];
+                    let Some(p) = self.scratch.get(k).map(|&p| p as usize) else {
+                        break;
+                    };
+                    let (Some(&len), Some(slots)) =
+                        (index.folded_lens.get(p), index.folded_slots.get(p))
+                    else {
+                        continue;
+                    };
                     let (start, start_len) = self.raw_of(e.saturating_sub(len));
                     let mut end = if at_char_end { raw + c.len_utf8() } else { raw };
                     if end <= start {
                         end = start + start_len;
                     }
-                    for &slot in &index.folded_slots[p] {
+                    for &slot in slots {
                         self.record(slot, start, end);
                     }
                 }
@@ -678,16 +703,26 @@ impl<'r> StreamScanner<'r> {
 
     /// Records a keyword match (the first per variable) and reports it.
     fn record(&mut self, slot: Slot, start: usize, end: usize) {
-        let flat = self.index.var_base[slot.rule as usize] + slot.var as usize;
-        if self.found[flat].is_some() {
+        let index = self.index;
+        let r = slot.rule as usize;
+        let flat = index.var_base.get(r).map(|base| base + slot.var as usize);
+        let Some(found) = flat.and_then(|i| self.found.get_mut(i)) else {
+            return;
+        };
+        if found.is_some() {
             return;
         }
-        self.found[flat] = Some((start, end));
-        let rule = &self.index.rules.rules[slot.rule as usize];
+        *found = Some((start, end));
+        let Some(rule) = index.rules.rules.get(r) else {
+            return;
+        };
+        let Some(var) = rule.ir.vars.get(slot.var as usize) else {
+            return;
+        };
         let event = StreamEvent::Keyword {
-            index: slot.rule as usize,
+            index: r,
             rule: &rule.ir.name,
-            var: &rule.ir.vars[slot.var as usize].name,
+            var: &var.name,
             start,
             end,
         };
@@ -696,17 +731,27 @@ impl<'r> StreamScanner<'r> {
             return;
         }
         self.events.push(event);
-        if !self.decided[slot.rule as usize] && self.verdict(slot.rule as usize) == Truth::True {
-            self.rule_matched(slot.rule as usize);
+        if !self.is_decided(r) && self.verdict(r) == Truth::True {
+            self.rule_matched(r);
         }
     }
 
+    /// Whether rule `r` has been reported as matched (a foreign index counts as decided).
+    fn is_decided(&self, r: usize) -> bool {
+        self.decided.get(r).copied().unwrap_or(true)
+    }
+
     fn rule_matched(&mut self, r: usize) {
-        if !self.decided[r] {
-            self.decided[r] = true;
+        let index = self.index;
+        let (Some(decided), Some(rule)) = (self.decided.get_mut(r), index.rules.rules.get(r))
+        else {
+            return;
+        };
+        if !*decided {
+            *decided = true;
             self.events.push(StreamEvent::RuleMatched {
                 index: r,
-                rule: &self.index.rules.rules[r].ir.name,
+                rule: &rule.ir.name,
             });
         }
     }
@@ -717,11 +762,17 @@ impl<'r> StreamScanner<'r> {
     }
 
     fn verdict_with(&mut self, r: usize, missing: impl Fn(usize, usize) -> Truth) -> Truth {
-        let rule = &self.index.rules.rules[r];
-        let base = self.index.var_base[r];
+        let index = self.index;
+        let (Some(rule), Some(&base)) = (index.rules.rules.get(r), index.var_base.get(r)) else {
+            return Truth::False;
+        };
         self.state.reset(rule.ir.vars.len());
         for &(v, _) in &rule.keyword_vars {
-            let value = if self.found[base + v.index()].is_some() {
+            let value = if self
+                .found
+                .get(base + v.index())
+                .is_some_and(Option::is_some)
+            {
                 Truth::True
             } else {
                 missing(r, v.index())
@@ -750,11 +801,17 @@ impl<'r> StreamScanner<'r> {
 
     /// Takes one keyword match of a scan of the retained text, if it can be trusted.
     fn adopt(&mut self, r: usize, k: &KeywordMatch, len: usize, at_end: bool) {
-        let rule = &self.index.rules.rules[r];
+        let index = self.index;
+        let Some(rule) = index.rules.rules.get(r) else {
+            return;
+        };
         let Some(v) = rule.ir.vars.iter().position(|x| x.name == k.var) else {
             return;
         };
-        let flags = self.index.flags[self.index.var_base[r] + v];
+        let flat = index.var_base.get(r).map(|base| base + v);
+        let Some(&flags) = flat.and_then(|i| index.flags.get(i)) else {
+            return;
+        };
         if !flags.is_regex {
             return;
         }
@@ -779,11 +836,9 @@ impl<'r> StreamScanner<'r> {
     fn adopt_final(&mut self, result: &ScanResult) {
         for rr in &result.rules {
             for k in &rr.keywords {
-                if let Some(v) = self.index.rules.rules[rr.index]
-                    .ir
-                    .vars
-                    .iter()
-                    .position(|x| x.name == k.var)
+                let rule = self.index.rules.rules.get(rr.index);
+                if let Some(v) =
+                    rule.and_then(|rule| rule.ir.vars.iter().position(|x| x.name == k.var))
                 {
                     let slot = Slot {
                         rule: rr.index as u32,
@@ -804,14 +859,19 @@ impl<'r> StreamScanner<'r> {
         for r in 0..self.index.rules.rules.len() {
             match self.verdict_with(r, |_, _| Truth::False) {
                 Truth::True => {
-                    let rule = &self.index.rules.rules[r];
-                    let base = self.index.var_base[r];
+                    let index = self.index;
+                    let (Some(rule), Some(&base)) =
+                        (index.rules.rules.get(r), index.var_base.get(r))
+                    else {
+                        continue;
+                    };
                     let keywords = rule
                         .keyword_vars
                         .iter()
                         .filter_map(|(v, _)| {
-                            self.found[base + v.index()].map(|(start, end)| KeywordMatch {
-                                var: rule.var_names[v.index()].clone(),
+                            let found = self.found.get(base + v.index()).copied().flatten();
+                            found.map(|(start, end)| KeywordMatch {
+                                var: rule.var_name(*v),
                                 start,
                                 end,
                                 decoded: None,
@@ -855,7 +915,7 @@ impl<'r> StreamScanner<'r> {
         let after = |pred: fn(u8) -> bool| {
             (earliest..target)
                 .rev()
-                .find(|&i| pred(bytes[i]))
+                .find(|&i| bytes.get(i).is_some_and(|&b| pred(b)))
                 .map(|i| i + 1)
         };
         let (cut, clean) = match after(|b| b == b'\n')

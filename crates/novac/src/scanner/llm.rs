@@ -19,96 +19,15 @@
 //! The judge itself (HTTP providers, retries, cache) lives outside the
 //! library, in the `novac-llm` crate, or in the embedder's own code.
 
+pub use crate::plugins::{LlmError, LlmFailure, LlmJudge, LlmRequest, LlmVerdict};
+
+use crate::condition::truth::{Truth, VarState};
 use crate::ir::{Pattern, VarId};
+use crate::results::SemanticScore;
 use crate::rules::CompiledRule;
-use crate::scanner::SemanticScore;
-use crate::truth::{Truth, VarState};
-use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// Judges a prompt with a language model (the `llm:` stage).
-///
-/// Implementations must be thread-safe: one scan may call [`LlmJudge::judge`]
-/// from several threads at once, and scanners on several threads may share
-/// one judge. They should return by [`LlmRequest::deadline`].
-pub trait LlmJudge: Send + Sync {
-    /// Whether `request.text` fits `request.instruction`.
-    fn judge(&self, request: &LlmRequest<'_>) -> Result<LlmVerdict, LlmError>;
-}
-
-/// One question for an [`LlmJudge`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LlmRequest<'a> {
-    /// The rule's pattern text: what the prompt should be judged against.
-    pub instruction: &'a str,
-    /// The text under judgement (the prompt; untrusted).
-    pub text: &'a str,
-    /// The sampling temperature: the number after the pattern (not a threshold).
-    pub temperature: f32,
-    /// When the scan's LLM budget runs out ([`LlmOptions::deadline`]), if it has one.
-    pub deadline: Option<Instant>,
-}
-
-impl LlmRequest<'_> {
-    /// Time left before [`LlmRequest::deadline`] (`None`: no deadline).
-    pub fn remaining(&self) -> Option<Duration> {
-        self.deadline
-            .map(|d| d.saturating_duration_since(Instant::now()))
-    }
-}
-
-/// What an [`LlmJudge`] answered.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct LlmVerdict {
-    /// The model's `matched`: the only thing the verdict depends on.
-    pub matched: bool,
-    /// The model's `confidence`, in 0..=1 (informational).
-    pub confidence: f32,
-    /// The model's `reason`.
-    pub reason: String,
-    /// The model (or deployment) that answered; empty when unknown.
-    pub model: String,
-    /// Whether the answer came from a cache rather than a model call.
-    pub cached: bool,
-}
-
-/// Why an [`LlmJudge`] could not answer. Never contains an API key.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LlmError {
-    /// The judge lacks configuration (an API key, an endpoint).
-    #[error("the LLM judge is not configured: {0}")]
-    NotConfigured(String),
-    /// The text under judgement is empty or whitespace (the reference's
-    /// "Invalid or empty text").
-    #[error("Invalid or empty text")]
-    EmptyText,
-    /// The API could not be reached (connection refused, DNS, TLS).
-    #[error("cannot reach the LLM API: {0}")]
-    Connection(String),
-    /// The API did not answer within the per-call timeout.
-    #[error("the LLM API did not answer within {0:?}")]
-    Timeout(Duration),
-    /// The scan's LLM deadline ([`LlmOptions::deadline`]) passed.
-    #[error("the scan's LLM deadline passed")]
-    DeadlineExceeded,
-    /// The API answered with an HTTP error status (after any retries).
-    #[error("the LLM API answered HTTP {status}: {message}")]
-    Http {
-        /// The HTTP status.
-        status: u16,
-        /// The start of the response body.
-        message: String,
-    },
-    /// The API answered, but not with a usable `matched` verdict.
-    #[error("the LLM reply is not a valid verdict: {0}")]
-    InvalidResponse(String),
-    /// Any other failure of a custom judge (for example a Python exception).
-    #[error("{0}")]
-    Other(String),
-}
 
 /// What a rule's verdict is when an LLM call it needs fails.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -152,18 +71,6 @@ impl Default for LlmOptions {
 
 /// Default of [`LlmOptions::concurrency`].
 pub const DEFAULT_CONCURRENCY: usize = 8;
-
-/// An LLM call that failed a scan under [`LlmFailurePolicy::Error`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("rule '{rule}': llm.{var} evaluation errored: {error}")]
-pub struct LlmFailure {
-    /// The rule.
-    pub rule: String,
-    /// The LLM variable, with its `$`.
-    pub var: String,
-    /// The cause.
-    pub error: LlmError,
-}
 
 /// A rule waiting for LLM answers.
 pub(crate) struct Deferred {
@@ -299,8 +206,8 @@ fn judge_all(
 /// The outcome of the LLM stage for one deferred rule.
 pub(crate) struct RuleOutcome {
     pub matched: bool,
-    pub llm: Vec<crate::scanner::LlmResult>,
-    pub warnings: Vec<crate::SharedStr>,
+    pub llm: Vec<crate::results::LlmResult>,
+    pub warnings: Vec<crate::shared_str::SharedStr>,
 }
 
 impl LlmStage<'_> {
@@ -322,23 +229,23 @@ impl LlmStage<'_> {
         let mut warnings = Vec::new();
         let mut error = None;
         for &v in &rule.llm_vars {
-            let var = &rule.ir.vars[v.index()].name;
+            let var = rule.var(v).map_or("", |var| var.name.as_str());
             match answers.get(rule, v) {
                 Some(Ok(verdict)) => {
                     state.set(v.index(), Truth::from_bool(verdict.matched));
                     if let Some(e) = evaluated.get_mut(v.index()) {
                         *e = true;
                     }
-                    llm.push(crate::scanner::LlmResult {
-                        var: rule.var_names[v.index()].clone(),
+                    llm.push(crate::results::LlmResult {
+                        var: rule.var_name(v),
                         verdict: verdict.clone(),
                     });
                 }
                 Some(Err(e)) => {
-                    error.get_or_insert((var.clone(), e.clone()));
+                    error.get_or_insert((var.to_string(), e.clone()));
                 }
                 None => {
-                    error.get_or_insert((var.clone(), LlmError::Other("not evaluated".into())));
+                    error.get_or_insert((var.to_string(), LlmError::Other("not evaluated".into())));
                 }
             }
         }
@@ -352,16 +259,12 @@ impl LlmStage<'_> {
         };
         let matched = match options.on_error {
             LlmFailurePolicy::Matched => {
-                let text = format!(
-                    "Rule '{name}' reported as matched because llm.{var} evaluation errored: {e}"
-                );
+                let text = crate::warnings::llm_reported_matched(name, &var, &e);
                 warnings.push(text.into());
                 true
             }
             LlmFailurePolicy::NotMatched | LlmFailurePolicy::Error => {
-                let text = format!(
-                    "Rule '{name}' failed closed because llm.{var} evaluation errored: {e}"
-                );
+                let text = crate::warnings::llm_failed_closed(name, &var, &e);
                 warnings.push(text.into());
                 false
             }
@@ -379,11 +282,6 @@ impl LlmStage<'_> {
             warnings,
         }
     }
-}
-
-/// The reference's warning for a rule that needs an LLM when there is no judge.
-pub(crate) fn no_judge_warning(rule: &str) -> String {
-    format!("Rule '{rule}' requires LLM evaluation, but no LLM evaluator is available.")
 }
 
 #[cfg(test)]

@@ -42,40 +42,7 @@
 
 use std::ops::Range;
 
-/// The encoding a view was decoded from. Serialised as its [`Encoding::name`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Encoding {
-    /// Base64 with the standard alphabet (`+`, `/`).
-    Base64,
-    /// Base64 with the URL-safe alphabet (`-`, `_`).
-    #[serde(rename = "base64url")]
-    Base64Url,
-    /// Base32 (RFC 4648 alphabet, either case).
-    Base32,
-    /// Hexadecimal bytes, plain or separated or `\x`/`0x`-prefixed.
-    Hex,
-    /// `%XX` URL encoding.
-    Percent,
-    /// HTML character references.
-    HtmlEntity,
-}
-
-impl Encoding {
-    /// The encoding's name in JSON output: `base64`, `base64url`, `base32`,
-    /// `hex`, `percent` or `html_entity`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Encoding::Base64 => "base64",
-            Encoding::Base64Url => "base64url",
-            Encoding::Base32 => "base32",
-            Encoding::Hex => "hex",
-            Encoding::Percent => "percent",
-            Encoding::HtmlEntity => "html_entity",
-        }
-    }
-}
+pub use crate::results::Encoding;
 
 /// Bounds on the work [`decoded_views`] does for one prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +193,7 @@ fn base64_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>, bool
         // The run, then without its last segment, then without its first.
         let tries: [&[Seg]; 3] = [
             &run[..],
-            &run[..run.len().saturating_sub(1)],
+            run.split_last().map_or(&[], |(_, init)| init),
             run.get(1..).unwrap_or(&[]),
         ];
         for t in tries {
@@ -238,8 +205,9 @@ fn base64_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>, bool
             let decoded = decode_base64(&data);
             if as_text(&decoded).is_some() {
                 let url = data.iter().any(|&b| b == b'-' || b == b'_');
-                let (a, b) = (t[0].range.start, t[t.len() - 1].range.end);
-                out.push((a..b, decoded, url));
+                if let (Some(first), Some(last)) = (t.first(), t.last()) {
+                    out.push((first.range.start..last.range.end, decoded, url));
+                }
                 break;
             }
         }
@@ -300,8 +268,9 @@ fn base32_runs(bytes: &[u8], min_run: usize) -> Vec<(Range<usize>, Vec<u8>)> {
                 acc &= (1 << bits) - 1;
             }
         }
-        let (a, b) = (run[0].range.start, run[run.len() - 1].range.end);
-        out.push((a..b, decoded));
+        if let (Some(first), Some(last)) = (run.first(), run.last()) {
+            out.push((first.range.start..last.range.end, decoded));
+        }
     }
     out
 }
@@ -348,26 +317,26 @@ fn segments(
     };
     let mut can_join = false;
     let mut i = 0;
-    while i < bytes.len() {
-        if !alpha(bytes[i]) {
+    while let Some(&b) = bytes.get(i) {
+        if !alpha(b) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && alpha(bytes[i]) {
+        while bytes.get(i).is_some_and(|&b| alpha(b)) {
             i += 1;
         }
         let len = i - start;
         let mut padded = false;
-        while i < bytes.len() && bytes[i] == b'=' && i - start < len + 6 {
+        while bytes.get(i) == Some(&b'=') && i - start < len + 6 {
             padded = true;
             i += 1;
         }
         // Whitespace between this segment and the previous one only?
         let joined_by_space = current.last().is_some_and(|prev| {
-            bytes[prev.range.end..start]
-                .iter()
-                .all(u8::is_ascii_whitespace)
+            bytes
+                .get(prev.range.end..start)
+                .is_some_and(|gap| gap.iter().all(u8::is_ascii_whitespace))
         });
         let joins = can_join && joined_by_space;
         if !joins && !current.is_empty() {
@@ -416,7 +385,7 @@ fn hex_runs(bytes: &[u8], min_bytes: usize) -> Vec<(Range<usize>, Vec<u8>)> {
     let mut i = 0;
     while i < bytes.len() {
         // A run must not start in the middle of a word or number.
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let boundary = i == 0 || !bytes.get(i - 1).is_some_and(u8::is_ascii_alphanumeric);
         let Some((first, mut j)) = boundary.then(|| hex_byte(bytes, i)).flatten() else {
             i += 1;
             continue;
@@ -456,24 +425,24 @@ fn hex_runs(bytes: &[u8], min_bytes: usize) -> Vec<(Range<usize>, Vec<u8>)> {
 fn percent_runs(bytes: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_whitespace() {
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_whitespace() {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+        while bytes.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
             i += 1;
         }
-        let token = &bytes[start..i];
+        let token = bytes.get(start..i).unwrap_or_default();
         if token.iter().filter(|&&b| b == b'%').take(3).count() < 3 {
             continue;
         }
         let mut decoded = Vec::with_capacity(token.len());
         let mut escapes = 0;
         let mut k = 0;
-        while k < token.len() {
-            let esc = (token[k] == b'%')
+        while let Some(&t) = token.get(k) {
+            let esc = (t == b'%')
                 .then(|| {
                     Some((
                         hex_digit(*token.get(k + 1)?)?,
@@ -486,7 +455,7 @@ fn percent_runs(bytes: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
                 escapes += 1;
                 k += 3;
             } else {
-                decoded.push(if token[k] == b'+' { b' ' } else { token[k] });
+                decoded.push(if t == b'+' { b' ' } else { t });
                 k += 1;
             }
         }
@@ -506,11 +475,11 @@ fn entity(bytes: &[u8], i: usize) -> Option<(char, usize)> {
     }
     let rest = bytes.get(i + 1..)?;
     let semi = rest.iter().take(10).position(|&b| b == b';')?;
-    let body = &rest[..semi];
+    let body = rest.get(..semi)?;
     let next = i + 1 + semi + 1;
     let c = if let Some(num) = body.strip_prefix(b"#") {
         let (digits, radix) = match num.first() {
-            Some(b'x' | b'X') => (&num[1..], 16),
+            Some(b'x' | b'X') => (num.get(1..)?, 16),
             _ => (num, 10),
         };
         let s = std::str::from_utf8(digits).ok()?;
@@ -548,7 +517,9 @@ fn entity_runs(bytes: &[u8]) -> Vec<(Range<usize>, Vec<u8>)> {
             // The next reference within three bytes of the last one.
             for gap in 0..=3 {
                 if let Some((c, k)) = entity(bytes, j + gap) {
-                    if let Ok(between) = std::str::from_utf8(&bytes[j..j + gap]) {
+                    if let Ok(between) =
+                        std::str::from_utf8(bytes.get(j..j + gap).unwrap_or_default())
+                    {
                         text.push_str(between);
                         text.push(c);
                         count += 1;
