@@ -16,7 +16,8 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 py="$venv/bin/python"
-"$py" -m pip install --quiet --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7"
+# pyarrow: Rules.scan_arrow's tests (tests/test_arrow.py; a 40 MB wheel, seconds).
+"$py" -m pip install --quiet --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyarrow>=14"
 
 cd "$root"
 # One release wheel (abi3, with the native MiniLM and LLM judges), built

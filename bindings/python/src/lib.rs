@@ -14,6 +14,7 @@
 //! `to_bytes` / `from_bytes` and pickling use compiled bundles
 //! ([`bundle`]): loading skips parsing and checking.
 
+mod arrow;
 mod async_pool;
 mod bundle;
 mod diag;

@@ -211,6 +211,26 @@ class Rules:
         judge: _Llm = None,
         decode: bool = False,
     ) -> List[ScanResult]: ...
+    def scan_arrow(
+        self,
+        column: Any,
+        threads: Optional[int] = None,
+        *,
+        spans: bool = False,
+        warnings: bool = False,
+        normalize: bool = False,
+        semantic_evaluator: _Semantic = None,
+        llm_evaluator: _Llm = None,
+        max_prompt_bytes: Optional[int] = None,
+        judge: _Llm = None,
+        decode: bool = False,
+    ) -> Any:
+        """Scans a pyarrow ``string``/``large_string``/``string_view`` array or
+        chunked array in place; returns a ``pyarrow.Table`` aligned with it:
+        ``matched`` (bool), ``matched_rules`` (list<string>), and on request
+        ``keywords`` (list<struct<rule, var, start, end>>) and ``warnings``
+        (list<string>). Null prompts give null rows. ``TypeError`` for other
+        input."""
     @property
     def rule_names(self) -> List[str]: ...
     def meta(self, name: str) -> Dict[str, str]: ...
