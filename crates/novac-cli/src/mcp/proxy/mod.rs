@@ -52,6 +52,7 @@
 //! a request timeout).
 
 mod guard;
+mod http;
 mod outbox;
 
 use super::jsonrpc;
@@ -63,7 +64,7 @@ use outbox::{Message, Outbox, Priority};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -131,8 +132,16 @@ pub struct ProxyArgs {
     #[arg(short, long)]
     quiet: bool,
     /// The upstream MCP server's command and arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "UPSTREAM_COMMAND")]
+    #[arg(
+        last = true,
+        required_unless_present = "upstream_url",
+        value_name = "UPSTREAM_COMMAND"
+    )]
     upstream: Vec<OsString>,
+    /// Guard an MCP server at this URL (streamable HTTP, MCP 2025-03-26)
+    /// instead of spawning one.
+    #[arg(long, value_name = "URL", conflicts_with = "upstream")]
+    upstream_url: Option<String>,
 }
 
 fn info(quiet: bool, message: &str) {
@@ -177,29 +186,52 @@ struct Proxy {
 pub fn run(args: ProxyArgs) -> Result<u8> {
     let rules = crate::load::rule_set(&args.rules, &args.semantic)?;
     let snapshot = rules.current();
-    let Some((program, upstream_args)) = args.upstream.split_first() else {
-        anyhow::bail!("give the upstream server's command after `--`");
-    };
     let timeout = (args.request_timeout > 0.0)
         .then(|| Duration::try_from_secs_f64(args.request_timeout).ok())
         .flatten();
-    let mut child = Command::new(program)
-        .args(upstream_args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| {
-            format!(
-                "cannot start the upstream server {}",
-                program.to_string_lossy()
-            )
-        })?;
+    let (mut child, upstream_out, upstream_in, name): (
+        Option<Child>,
+        Box<dyn Read + Send>,
+        Box<dyn Write + Send>,
+        String,
+    ) = match &args.upstream_url {
+        Some(url) => {
+            let (http, from_upstream) = http::HttpUpstream::new(url, args.max_message_bytes)
+                .context("cannot make the pipe for the HTTP upstream")?;
+            (None, Box::new(from_upstream), Box::new(http), url.clone())
+        }
+        None => {
+            let Some((program, upstream_args)) = args.upstream.split_first() else {
+                anyhow::bail!("give the upstream server's command after `--`, or --upstream-url");
+            };
+            let mut child = Command::new(program)
+                .args(upstream_args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .with_context(|| {
+                    format!(
+                        "cannot start the upstream server {}",
+                        program.to_string_lossy()
+                    )
+                })?;
+            let out = child
+                .stdout
+                .take()
+                .context("the upstream's stdout is not piped")?;
+            let input = child
+                .stdin
+                .take()
+                .context("the upstream's stdin is not piped")?;
+            let name = program.to_string_lossy().into_owned();
+            (Some(child), Box::new(out), Box::new(input), name)
+        }
+    };
     info(
         args.quiet,
         &format!(
-            "guarding {} with {} rule(s) from {} file(s) (default action: {:?}){}",
-            program.to_string_lossy(),
+            "guarding {name} with {} rule(s) from {} file(s) (default action: {:?}){}",
             snapshot.len(),
             snapshot.files().len(),
             args.default_action,
@@ -225,14 +257,6 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
         Some(path) => Some(super::audit::AuditLog::open(path)?),
         None => None,
     };
-    let upstream_out = child
-        .stdout
-        .take()
-        .context("the upstream's stdout is not piped")?;
-    let upstream_in = child
-        .stdin
-        .take()
-        .context("the upstream's stdin is not piped")?;
     let client_closed = Arc::new(AtomicBool::new(false));
     let client = {
         let closed = Arc::clone(&client_closed);
@@ -270,7 +294,7 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
         max_pending: args.max_pending.max(1),
         timeout,
     });
-    let child = Arc::new(Mutex::new(child));
+    let child = Arc::new(Mutex::new(child.take()));
     let reader = {
         let proxy = Arc::clone(&proxy);
         let child = Arc::clone(&child);
@@ -324,9 +348,11 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
     let mut killed = false;
     while !reader.is_finished() {
         if !killed && start.elapsed() >= SHUTDOWN_GRACE {
-            warn("the upstream server did not exit after its stdin closed; killing it");
             if let Ok(mut child) = child.lock() {
-                let _ = child.kill();
+                if let Some(child) = child.as_mut() {
+                    warn("the upstream server did not exit after its stdin closed; killing it");
+                    let _ = child.kill();
+                }
             }
             killed = true;
         }
@@ -344,10 +370,12 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
     }
     proxy.client.close(SHUTDOWN_GRACE);
     if let Ok(mut child) = child.lock() {
-        if killed || !matches!(child.try_wait(), Ok(Some(_))) {
-            let _ = child.kill();
+        if let Some(child) = child.as_mut() {
+            if killed || !matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
         }
-        let _ = child.wait();
     }
     proxy.guard.close_audit();
     Ok(0)
@@ -591,7 +619,7 @@ impl Proxy {
     }
 
     /// Reads the upstream until its stdout ends.
-    fn read_upstream(&self, out: std::process::ChildStdout, child: &Mutex<Child>) {
+    fn read_upstream(&self, out: impl Read, child: &Mutex<Option<Child>>) {
         let mut reader = BufReader::with_capacity(1 << 16, out);
         let mut head = Vec::new();
         loop {
@@ -632,7 +660,7 @@ impl Proxy {
         let status = child
             .lock()
             .ok()
-            .and_then(|mut c| c.wait().ok())
+            .and_then(|mut c| c.as_mut().and_then(|c| c.wait().ok()))
             .map_or_else(|| "unknown status".to_string(), |s| s.to_string());
         eprintln!(
             "novac mcp proxy: error: the upstream server exited ({status}); {} request(s) in flight were answered with errors",
