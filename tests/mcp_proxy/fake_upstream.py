@@ -11,6 +11,8 @@ no SDK, so that it can misbehave):
   without waiting, then answers;
 * ``big``: answers with a tool result of ``params.size`` bytes of text,
   with ``params.inject`` written at ``params.at`` when given;
+* ``garbage``: writes a line of ``params.size`` bytes that is not JSON,
+  then answers;
 * ``crash``: exits with status 3 (the requests in flight stay unanswered).
 """
 
@@ -55,6 +57,9 @@ for line in sys.stdin:
         for _ in range(params["count"]):
             out.write(note)
         send({"jsonrpc": "2.0", "id": rid, "result": {"flooded": params["count"]}})
+    elif method == "garbage":
+        out.write("x" * params["size"] + "\n")
+        send({"jsonrpc": "2.0", "id": rid, "result": {}})
     elif method == "big":
         text = bytearray(b"lorem ipsum dolor sit amet " * (params["size"] // 27 + 1))[: params["size"]]
         inject = params.get("inject")

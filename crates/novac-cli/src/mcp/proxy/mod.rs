@@ -61,10 +61,11 @@ use clap::Args;
 use guard::{Action, Context, Direction, Guard, Scope};
 use novac::ScanOptions;
 use outbox::{Message, Outbox, Priority};
+use serde::Deserialize as _;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -386,6 +387,79 @@ fn id_key(id: &Value) -> String {
     id.to_string()
 }
 
+/// The read buffer on the upstream's output: a message that does not end
+/// within it is parsed from the pipe rather than read as a line first.
+const READ_BUFFER: usize = 1 << 16;
+
+/// The bytes of one line of a `BufRead`, up to (and consuming) its newline,
+/// at most `left` bytes (then an error, and `over` is set); the first
+/// [`jsonrpc::HEAD_BYTES`] are kept in `head`.
+struct LineReader<'a, R: BufRead> {
+    inner: &'a mut R,
+    left: usize,
+    done: bool,
+    over: bool,
+    /// Bytes of the line consumed so far.
+    seen: usize,
+    head: &'a mut Vec<u8>,
+}
+
+impl<R: BufRead> LineReader<'_, R> {
+    /// Consumes what is left of the line.
+    fn skip_rest(&mut self) {
+        while !self.done {
+            let Ok(buffered) = self.inner.fill_buf() else {
+                return;
+            };
+            if buffered.is_empty() {
+                return;
+            }
+            let (used, found) = match buffered.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buffered.len(), false),
+            };
+            self.inner.consume(used);
+            self.seen += used - usize::from(found);
+            self.done = found;
+        }
+    }
+}
+
+impl<R: BufRead> Read for LineReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let buffered = self.inner.fill_buf()?;
+        if buffered.is_empty() {
+            self.done = true;
+            return Ok(0);
+        }
+        let window = buffered
+            .get(..buf.len().min(buffered.len()))
+            .unwrap_or_default();
+        let (n, found) = match window.iter().position(|&b| b == b'\n') {
+            Some(i) => (i, true),
+            None => (window.len(), false),
+        };
+        if n > self.left {
+            self.over = true;
+            return Err(std::io::Error::other("the message is too long"));
+        }
+        let bytes = window.get(..n).unwrap_or_default();
+        if let Some(slot) = buf.get_mut(..n) {
+            slot.copy_from_slice(bytes);
+        }
+        let room = jsonrpc::HEAD_BYTES.saturating_sub(self.head.len());
+        self.head.extend(bytes.iter().take(room));
+        self.left -= n;
+        self.seen += n;
+        self.inner.consume(if found { n + 1 } else { n });
+        self.done = found;
+        Ok(n)
+    }
+}
+
 /// Whether a parsed message is large enough to be re-serialised.
 fn is_large(line: &[u8]) -> bool {
     line.len() > LARGE_MESSAGE
@@ -620,9 +694,20 @@ impl Proxy {
 
     /// Reads the upstream until its stdout ends.
     fn read_upstream(&self, out: impl Read, child: &Mutex<Option<Child>>) {
-        let mut reader = BufReader::with_capacity(1 << 16, out);
+        let mut reader = BufReader::with_capacity(READ_BUFFER, out);
         let mut head = Vec::new();
         loop {
+            // A message that does not end within the read buffer is parsed
+            // straight from the pipe (never held as a line).
+            let streamed = match reader.fill_buf() {
+                Ok(buffered) => !buffered.is_empty() && !buffered.contains(&b'\n'),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => false, // read_line_head reports it
+            };
+            if streamed {
+                self.read_streamed(&mut reader, &mut head);
+                continue;
+            }
             match jsonrpc::read_line_head(&mut reader, self.max_message, Some(&mut head)) {
                 Ok(Some(jsonrpc::Line::Message(line))) => {
                     if !line.iter().all(u8::is_ascii_whitespace) {
@@ -703,9 +788,40 @@ impl Proxy {
         }
     }
 
+    /// Parses one message straight from the upstream's pipe, up to its
+    /// newline: the message is only ever held as the parsed value.
+    fn read_streamed(&self, reader: &mut impl BufRead, head: &mut Vec<u8>) {
+        head.clear();
+        let mut line = LineReader {
+            inner: reader,
+            left: self.max_message,
+            done: false,
+            over: false,
+            seen: 0,
+            head,
+        };
+        let parsed = {
+            let mut de = serde_json::Deserializer::from_reader(&mut line);
+            Value::deserialize(&mut de).and_then(|v| de.end().map(|()| v))
+        };
+        let over = line.over;
+        line.skip_rest();
+        let size = line.seen;
+        match parsed {
+            Ok(value @ Value::Object(_)) => self.on_upstream_message(value, None, size),
+            _ if over => self.on_upstream_too_long(head),
+            Ok(_) => warn(&format!(
+                "dropped a line from the upstream server that is not a JSON-RPC object ({size} bytes)"
+            )),
+            Err(e) => warn(&format!(
+                "dropped a line from the upstream server that is not JSON ({size} bytes: {e})"
+            )),
+        }
+    }
+
     /// One message from the upstream.
     fn on_upstream_line(&self, line: Vec<u8>) {
-        let mut value = match serde_json::from_slice::<Value>(&line) {
+        let value = match serde_json::from_slice::<Value>(&line) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => {
                 return warn(&format!(
@@ -722,10 +838,12 @@ impl Proxy {
         };
         let size = line.len();
         // A large message is held once: as the parsed value from now on.
-        let mut raw = Some(line);
-        if raw.as_deref().is_some_and(is_large) {
-            raw = None;
-        }
+        let raw = (!is_large(&line)).then_some(line);
+        self.on_upstream_message(value, raw, size);
+    }
+
+    /// One parsed message from the upstream (`raw`: its line, when kept).
+    fn on_upstream_message(&self, mut value: Value, raw: Option<Vec<u8>>, size: usize) {
         let forward = |value: Value, raw: Option<Vec<u8>>, modified: bool| match raw {
             Some(line) if !modified => Message::Raw(line),
             _ => Message::Json(value),
