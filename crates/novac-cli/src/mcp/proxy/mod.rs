@@ -29,11 +29,12 @@
 //!   is answered with an error when its id can be read from its first
 //!   bytes. More than `--max-pending` requests in flight are refused.
 //! * A message no rule touches is forwarded byte for byte; one that a rule
-//!   rewrote (redaction, a hidden tool), and every message over
-//!   [`LARGE_MESSAGE`] bytes, is re-serialised from the parsed value by the
-//!   writer (the raw line is freed as soon as it is parsed, so a large
-//!   tool result is held once, and its text is scanned by
-//!   [`novac::StreamScanner`]: see [`guard`]). Nothing of `initialize` is
+//!   rewrote (redaction, a hidden tool) is re-serialised from the parsed
+//!   value by the writer. A message from the upstream that does not end
+//!   within the 64 KiB read buffer is parsed straight from the pipe
+//!   ([`LineReader`]) and always re-serialised, so a large tool result is
+//!   only ever held once, as the parsed value; its text is scanned by
+//!   [`novac::StreamScanner`] (see [`guard`]). Nothing of `initialize` is
 //!   interpreted: the protocol version is whatever the two ends negotiate.
 //! * Lines that are not a JSON object (garbage, batches) are not forwarded:
 //!   from the client they get a JSON-RPC error, from the upstream they are
@@ -695,31 +696,48 @@ impl Proxy {
     /// Reads the upstream until its stdout ends.
     fn read_upstream(&self, out: impl Read, child: &Mutex<Option<Child>>) {
         let mut reader = BufReader::with_capacity(READ_BUFFER, out);
-        let mut head = Vec::new();
         loop {
-            // A message that does not end within the read buffer is parsed
-            // straight from the pipe (never held as a line).
-            let streamed = match reader.fill_buf() {
-                Ok(buffered) => !buffered.is_empty() && !buffered.contains(&b'\n'),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => false, // read_line_head reports it
-            };
-            if streamed {
-                self.read_streamed(&mut reader, &mut head);
-                continue;
-            }
-            match jsonrpc::read_line_head(&mut reader, self.max_message, Some(&mut head)) {
-                Ok(Some(jsonrpc::Line::Message(line))) => {
-                    if !line.iter().all(u8::is_ascii_whitespace) {
-                        self.on_upstream_line(line);
+            // Up to READ_BUFFER bytes of the next line; a line that goes on
+            // is parsed from the pipe after them (never held as a line).
+            let mut prefix = Vec::new();
+            let ended = loop {
+                let buffered = match reader.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        warn(&format!("cannot read the upstream server: {e}"));
+                        break None;
                     }
+                };
+                if buffered.is_empty() {
+                    break Some(true); // the end of the upstream's output
                 }
-                Ok(Some(jsonrpc::Line::TooLong)) => self.on_upstream_too_long(&head),
-                Ok(None) => break,
-                Err(e) => {
-                    warn(&format!("cannot read the upstream server: {e}"));
-                    break;
+                let room = READ_BUFFER.saturating_sub(prefix.len());
+                let window = buffered.get(..room.min(buffered.len())).unwrap_or_default();
+                if let Some(i) = window.iter().position(|&b| b == b'\n') {
+                    prefix.extend_from_slice(window.get(..i).unwrap_or_default());
+                    reader.consume(i + 1);
+                    break Some(false);
                 }
+                let n = window.len();
+                prefix.extend_from_slice(window);
+                reader.consume(n);
+                if prefix.len() >= READ_BUFFER {
+                    self.read_streamed(&mut reader, prefix);
+                    prefix = Vec::new();
+                    break Some(false);
+                }
+            };
+            if prefix.last() == Some(&b'\r') {
+                prefix.pop();
+            }
+            if prefix.len() > self.max_message {
+                self.on_upstream_too_long(&prefix);
+            } else if !prefix.iter().all(u8::is_ascii_whitespace) {
+                self.on_upstream_line(prefix);
+            }
+            if ended != Some(false) {
+                break;
             }
         }
         // The upstream is gone for good.
@@ -788,20 +806,21 @@ impl Proxy {
         }
     }
 
-    /// Parses one message straight from the upstream's pipe, up to its
-    /// newline: the message is only ever held as the parsed value.
-    fn read_streamed(&self, reader: &mut impl BufRead, head: &mut Vec<u8>) {
-        head.clear();
+    /// Parses one message from its first READ_BUFFER bytes (`prefix`) and
+    /// the upstream's pipe, up to its newline: the message is never held as
+    /// a line, only as the parsed value.
+    fn read_streamed(&self, reader: &mut impl BufRead, prefix: Vec<u8>) {
+        let mut head: Vec<u8> = prefix.iter().take(jsonrpc::HEAD_BYTES).copied().collect();
         let mut line = LineReader {
             inner: reader,
-            left: self.max_message,
+            left: self.max_message.saturating_sub(prefix.len()),
             done: false,
             over: false,
-            seen: 0,
-            head,
+            seen: prefix.len(),
+            head: &mut head,
         };
         let parsed = {
-            let mut de = serde_json::Deserializer::from_reader(&mut line);
+            let mut de = serde_json::Deserializer::from_reader(prefix.as_slice().chain(&mut line));
             Value::deserialize(&mut de).and_then(|v| de.end().map(|()| v))
         };
         let over = line.over;
@@ -809,7 +828,7 @@ impl Proxy {
         let size = line.seen;
         match parsed {
             Ok(value @ Value::Object(_)) => self.on_upstream_message(value, None, size),
-            _ if over => self.on_upstream_too_long(head),
+            _ if over => self.on_upstream_too_long(&head),
             Ok(_) => warn(&format!(
                 "dropped a line from the upstream server that is not a JSON-RPC object ({size} bytes)"
             )),
