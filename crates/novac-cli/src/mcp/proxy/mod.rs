@@ -85,9 +85,6 @@ pub const OVERLOADED: i64 = -32004;
 /// The JSON-RPC error code of a request whose answer was too large.
 pub const TOO_LARGE: i64 = -32005;
 
-/// Messages larger than this are re-serialised rather than forwarded byte
-/// for byte, so that their raw line can be freed once parsed.
-pub const LARGE_MESSAGE: usize = 1 << 20;
 /// How long the upstream may take to exit after its stdin is closed.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -459,11 +456,6 @@ impl<R: BufRead> Read for LineReader<'_, R> {
         self.done = found;
         Ok(n)
     }
-}
-
-/// Whether a parsed message is large enough to be re-serialised.
-fn is_large(line: &[u8]) -> bool {
-    line.len() > LARGE_MESSAGE
 }
 
 impl Proxy {
@@ -856,9 +848,7 @@ impl Proxy {
             }
         };
         let size = line.len();
-        // A large message is held once: as the parsed value from now on.
-        let raw = (!is_large(&line)).then_some(line);
-        self.on_upstream_message(value, raw, size);
+        self.on_upstream_message(value, Some(line), size);
     }
 
     /// One parsed message from the upstream (`raw`: its line, when kept).
