@@ -259,4 +259,38 @@ mod tests {
         assert_eq!(rx.try_iter().count(), 1);
         assert!(outbox.broken.load(Ordering::Relaxed));
     }
+
+    /// A writer that blocks until the test lets it go.
+    struct Gate(Receiver<()>);
+
+    impl Write for Gate {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn droppable_messages_are_refused_while_the_queue_is_full() {
+        let (open, gate) = mpsc::channel();
+        let outbox = Outbox::spawn("t", Gate(gate), |_| {}).unwrap();
+        // The writer blocks in write() on the first message (larger than
+        // its buffer, so written through), before it counts it out.
+        assert!(outbox.send(Message::Raw(vec![b'a'; 100_000]), 100_000, Priority::Must));
+        assert!(outbox.send(Message::Raw(vec![b'b'; 10]), QUEUE_BYTES, Priority::Must));
+        match outbox.try_send(Message::Raw(vec![b'c'; 10]), 10, Priority::Drop) {
+            Err(Some(Message::Raw(back))) => assert_eq!(back, vec![b'c'; 10]),
+            _ => panic!("a droppable message was queued past the bound"),
+        }
+        assert!(outbox.send(Message::Raw(vec![b'd'; 10]), 10, Priority::Must));
+        for _ in 0..16 {
+            let _ = open.send(());
+        }
+        drop(open);
+        assert!(outbox.close(Duration::from_secs(10)));
+        assert_eq!(outbox.queued.load(Ordering::Relaxed), 0);
+    }
 }
