@@ -32,7 +32,7 @@
 //!   rewrote (redaction, a hidden tool) is re-serialised from the parsed
 //!   value by the writer. A message from the upstream that does not end
 //!   within the 64 KiB read buffer is parsed straight from the pipe
-//!   ([`LineReader`]) and always re-serialised, so a large tool result is
+//!   ([`lines::LineReader`]) and always re-serialised, so a large tool result is
 //!   only ever held once, as the parsed value; its text is scanned by
 //!   [`novac::StreamScanner`] (see [`guard`]). Nothing of `initialize` is
 //!   interpreted: the protocol version is whatever the two ends negotiate.
@@ -54,12 +54,14 @@
 
 mod guard;
 mod http;
+mod lines;
 mod outbox;
 
 use super::jsonrpc;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use guard::{Action, Context, Direction, Guard, Scope};
+use lines::{LineReader, READ_BUFFER};
 use novac::ScanOptions;
 use outbox::{Message, Outbox, Priority};
 use serde::Deserialize as _;
@@ -383,79 +385,6 @@ pub fn run(args: ProxyArgs) -> Result<u8> {
 /// The text of a JSON value, for the table key and messages.
 fn id_key(id: &Value) -> String {
     id.to_string()
-}
-
-/// The read buffer on the upstream's output: a message that does not end
-/// within it is parsed from the pipe rather than read as a line first.
-const READ_BUFFER: usize = 1 << 16;
-
-/// The bytes of one line of a `BufRead`, up to (and consuming) its newline,
-/// at most `left` bytes (then an error, and `over` is set); the first
-/// [`jsonrpc::HEAD_BYTES`] are kept in `head`.
-struct LineReader<'a, R: BufRead> {
-    inner: &'a mut R,
-    left: usize,
-    done: bool,
-    over: bool,
-    /// Bytes of the line consumed so far.
-    seen: usize,
-    head: &'a mut Vec<u8>,
-}
-
-impl<R: BufRead> LineReader<'_, R> {
-    /// Consumes what is left of the line.
-    fn skip_rest(&mut self) {
-        while !self.done {
-            let Ok(buffered) = self.inner.fill_buf() else {
-                return;
-            };
-            if buffered.is_empty() {
-                return;
-            }
-            let (used, found) = match buffered.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (buffered.len(), false),
-            };
-            self.inner.consume(used);
-            self.seen += used - usize::from(found);
-            self.done = found;
-        }
-    }
-}
-
-impl<R: BufRead> Read for LineReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.done || buf.is_empty() {
-            return Ok(0);
-        }
-        let buffered = self.inner.fill_buf()?;
-        if buffered.is_empty() {
-            self.done = true;
-            return Ok(0);
-        }
-        let window = buffered
-            .get(..buf.len().min(buffered.len()))
-            .unwrap_or_default();
-        let (n, found) = match window.iter().position(|&b| b == b'\n') {
-            Some(i) => (i, true),
-            None => (window.len(), false),
-        };
-        if n > self.left {
-            self.over = true;
-            return Err(std::io::Error::other("the message is too long"));
-        }
-        let bytes = window.get(..n).unwrap_or_default();
-        if let Some(slot) = buf.get_mut(..n) {
-            slot.copy_from_slice(bytes);
-        }
-        let room = jsonrpc::HEAD_BYTES.saturating_sub(self.head.len());
-        self.head.extend(bytes.iter().take(room));
-        self.left -= n;
-        self.seen += n;
-        self.inner.consume(if found { n + 1 } else { n });
-        self.done = found;
-        Ok(n)
-    }
 }
 
 impl Proxy {
