@@ -96,7 +96,10 @@ step "novac mcp with the official MCP Python SDK as the client (tests/mcp, ~5 s)
 cargo build --quiet -p novac-cli
 NOVAC_BIN="$target_dir/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp
 
-step "novac mcp proxy between the MCP SDK's client and an SDK server: block, hide, redact, log, replayed ids, a crashing upstream (tests/mcp_proxy, ~30 s)"
+step "reference MCP servers from PyPI for the proxy tests: mcp-server-time, mcp-server-fetch (pip install, ~15 s)"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check mcp-server-time==2026.10.19 mcp-server-fetch==2026.10.24
+
+step "novac mcp proxy between the MCP SDK's client and an SDK server: block, hide, redact, log, replayed ids, a crashing upstream; a hanging, flooding, dying upstream; multi-MB results; mcp-server-time and mcp-server-fetch (tests/mcp_proxy, ~80 s)"
 cargo build --quiet -p novac-cli
 NOVAC_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/novac" "$venv/bin/python" -m pytest -q tests/mcp_proxy
 

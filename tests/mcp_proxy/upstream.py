@@ -2,7 +2,8 @@
 
 It has one tool whose description hides instructions, one whose result
 carries an injection, one that echoes its arguments, and one with a
-benign structured result.
+benign structured result. It speaks stdio, or streamable HTTP with
+``--http PORT``.
 """
 
 from mcp.server.mcpserver import MCPServer
@@ -39,4 +40,12 @@ def greet(name: str) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    import sys
+
+    # `upstream.py --http PORT [--json]`: streamable HTTP on 127.0.0.1:PORT/mcp
+    # (answers as SSE streams, or as JSON bodies with --json).
+    if len(sys.argv) > 2 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]),
+                   json_response="--json" in sys.argv)
+    else:
+        server.run("stdio")

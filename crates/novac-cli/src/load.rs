@@ -188,3 +188,36 @@ pub fn compiler_factory(
         compiler
     })
 }
+
+/// Starts `--watch` for a long-running command (`novac mcp`, `novac mcp
+/// proxy`): each reload is logged on stderr as `{who}: reloaded: ...`
+/// (unless `quiet`); an edit that does not compile prints its diagnostics
+/// and the generation that stays in service. The rules are polled every
+/// `interval_ms` milliseconds (at least 1) until the watcher is dropped.
+pub fn watch(
+    rules: &std::sync::Arc<novac::RuleSet>,
+    interval_ms: u64,
+    who: &'static str,
+    quiet: bool,
+) -> Result<novac::Watcher> {
+    let options = novac::WatchOptions {
+        interval: std::time::Duration::from_millis(interval_ms.max(1)),
+        ..novac::WatchOptions::default()
+    };
+    rules
+        .watch(options, move |event| match event {
+            novac::ReloadEvent::Reloaded {
+                generation,
+                rules,
+                files,
+            } if !quiet => eprintln!(
+                "{who}: reloaded: generation {generation}, {rules} rule(s) from {files} file(s)"
+            ),
+            novac::ReloadEvent::Failed { error, kept } => eprintln!(
+                "{who}: error: the new rules were refused; generation {kept} stays in service: {}",
+                error.render(crate::stderr_color())
+            ),
+            _ => {}
+        })
+        .context("cannot watch the rules")
+}

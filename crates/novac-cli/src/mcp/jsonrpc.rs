@@ -20,6 +20,59 @@ pub const INVALID_PARAMS: i64 = -32602;
 /// An error inside the server.
 pub const INTERNAL_ERROR: i64 = -32603;
 
+/// How many bytes of an over-long line [`read_line_head`] keeps.
+pub const HEAD_BYTES: usize = 1024;
+
+/// The `id` of a JSON-RPC message from the first bytes of its text, when it
+/// is a top-level key there (`{"jsonrpc":"2.0","id":7,...`): found by
+/// looking at the keys at depth 1 that come before the first nested value.
+pub fn id_in_head(head: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(head)
+        .or_else(|e| std::str::from_utf8(head.get(..e.valid_up_to()).unwrap_or_default()))
+        .ok()?;
+    let mut rest = text.trim_start().strip_prefix('{')?;
+    loop {
+        rest = rest.trim_start();
+        let (key, after) = json_string(rest)?;
+        rest = after.trim_start().strip_prefix(':')?.trim_start();
+        let (value, after) = if rest.starts_with('"') {
+            let (s, after) = json_string(rest)?;
+            (Value::String(s), after)
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+                .unwrap_or(rest.len());
+            let token = rest.get(..end)?;
+            if end == rest.len() {
+                return None; // cut: the value may go on
+            }
+            (serde_json::from_str(token).ok()?, rest.get(end..)?)
+        };
+        if key == "id" {
+            return matches!(value, Value::String(_) | Value::Number(_)).then_some(value);
+        }
+        rest = after.trim_start().strip_prefix(',')?;
+    }
+}
+
+/// A JSON string at the start of `text`, decoded, and what follows it.
+fn json_string(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => {
+                let quoted = text.get(..i + 2)?;
+                return Some((serde_json::from_str(quoted).ok()?, text.get(i + 2..)?));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// One line of input.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line {
@@ -33,6 +86,16 @@ pub enum Line {
 /// over-long line is consumed to its end and reported as [`Line::TooLong`],
 /// so the stream stays in sync.
 pub fn read_line(reader: &mut impl BufRead, limit: usize) -> std::io::Result<Option<Line>> {
+    read_line_head(reader, limit, None)
+}
+
+/// [`read_line`] that, for an over-long line, keeps its first
+/// `HEAD_BYTES` in `head` (where the id of a response usually is).
+pub fn read_line_head(
+    reader: &mut impl BufRead,
+    limit: usize,
+    mut head: Option<&mut Vec<u8>>,
+) -> std::io::Result<Option<Line>> {
     let mut buf = Vec::new();
     let mut too_long = false;
     loop {
@@ -56,6 +119,10 @@ pub fn read_line(reader: &mut impl BufRead, limit: usize) -> std::io::Result<Opt
         if !too_long {
             if buf.len() + chunk.len() > limit {
                 too_long = true;
+                if let Some(head) = head.as_deref_mut() {
+                    head.clear();
+                    head.extend(buf.iter().chain(chunk).take(HEAD_BYTES));
+                }
                 buf = Vec::new();
             } else {
                 buf.extend_from_slice(chunk);
@@ -196,6 +263,19 @@ mod tests {
         assert_eq!(lines("", 5), []);
         assert_eq!(lines("\n", 5), [Line::Message(Vec::new())]);
         assert_eq!(lines("0123456789", 5), [Line::TooLong]);
+        let mut head = Vec::new();
+        let mut input = std::io::Cursor::new(b"0123456789\nab\n".to_vec());
+        assert_eq!(
+            read_line_head(&mut input, 5, Some(&mut head))
+                .ok()
+                .flatten(),
+            Some(Line::TooLong)
+        );
+        assert_eq!(head, b"0123456789");
+        assert_eq!(
+            read_line(&mut input, 5).ok().flatten(),
+            Some(Line::Message(b"ab".to_vec()))
+        );
     }
 
     #[test]
@@ -237,5 +317,23 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn ids_are_found_in_the_head_of_a_message() {
+        let id = |t: &str| id_in_head(t.as_bytes());
+        assert_eq!(
+            id(r#"{"jsonrpc":"2.0","id":7,"result":{"x"#),
+            Some(json!(7))
+        );
+        assert_eq!(
+            id(r#"{ "jsonrpc" : "2.0", "id" : "a\"b", "res"#),
+            Some(json!("a\"b"))
+        );
+        assert_eq!(id(r#"{"result":{"id":3},"id":4}"#), None);
+        assert_eq!(id(r#"{"jsonrpc":"2.0","id":12"#), None);
+        assert_eq!(id(r#"{"jsonrpc":"2.0","id":null,"x":1}"#), None);
+        assert_eq!(id("not json"), None);
+        assert_eq!(id(r#"{"jsonrpc":"2.0","id":"é"#), None);
     }
 }

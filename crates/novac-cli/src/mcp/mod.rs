@@ -29,12 +29,11 @@ mod tool;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use novac::{ReloadEvent, Rules, ScanOptions, Scanner, WatchOptions};
+use novac::{Rules, ScanOptions, Scanner};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Arguments of `novac mcp`.
 #[derive(Args, Debug)]
@@ -174,32 +173,12 @@ pub fn run(args: McpArgs) -> Result<u8> {
     );
     drop(snapshot);
     let _watcher = if args.watch {
-        let quiet = args.quiet;
-        let options = WatchOptions {
-            interval: Duration::from_millis(args.watch_interval.max(1)),
-            ..WatchOptions::default()
-        };
-        Some(
-            rules
-                .watch(options, move |event| match event {
-                    ReloadEvent::Reloaded {
-                        generation,
-                        rules,
-                        files,
-                    } => info(
-                        quiet,
-                        &format!(
-                            "reloaded: generation {generation}, {rules} rule(s) from {files} file(s)"
-                        ),
-                    ),
-                    ReloadEvent::Failed { error, kept } => eprintln!(
-                        "novac mcp: error: the new rules were refused; generation {kept} stays in service: {}",
-                        error.render(crate::stderr_color())
-                    ),
-                    _ => {}
-                })
-                .context("cannot watch the rules")?,
-        )
+        Some(crate::load::watch(
+            &rules,
+            args.watch_interval,
+            "novac mcp",
+            args.quiet,
+        )?)
     } else {
         None
     };

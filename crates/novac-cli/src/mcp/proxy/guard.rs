@@ -9,14 +9,24 @@
 //! place, and returns the strongest [`Action`] asked for. Costs: one scan per
 //! string value (plus at most [`REDACT_PASSES`] rescans of a string whose
 //! spans were redacted, to catch later occurrences, as the scanner reports
-//! the first span of each keyword), no copy of the message.
+//! the first span of each keyword), no copy of the message. A string over
+//! [`STREAM_MIN`] bytes (a large tool result) is fed to the streaming
+//! scanner in chunks, so scanning it holds a window of at most 1 MiB rather
+//! than a lowered copy of the whole string; its index is built per such
+//! string (milliseconds for the public rules).
 
 use super::super::audit::{rfc3339, AuditLog};
-use novac::{RuleSet, ScanOptions, Scanner};
+use novac::{RuleSet, ScanOptions, Scanner, StreamScanner};
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// Strings longer than this (in bytes) are scanned by the streaming
+/// scanner (except with `--decode`, whose decoded views need the whole text).
+pub const STREAM_MIN: usize = 1 << 20;
+/// The chunks a large string is fed to the streaming scanner in.
+const STREAM_CHUNK: usize = 64 << 10;
 
 /// Rescans of a redacted string (each pass redacts the next occurrences).
 pub const REDACT_PASSES: usize = 4;
@@ -270,19 +280,27 @@ impl Guard {
 
     fn scan(&self, text: &str, scope: Scope) -> (Vec<Hit>, u64) {
         let snapshot = self.rules.current();
-        let mut scanner = Scanner::new(snapshot.rules()).options(self.options.clone());
-        let result = match scanner.try_scan(text) {
-            Ok(result) => result,
-            Err(e) => {
-                // Too large to scan: fail closed with a block.
-                return (
-                    vec![Hit {
-                        rule: format!("novac:{e}"),
-                        action: Action::Block,
-                        spans: Vec::new(),
-                    }],
-                    snapshot.generation(),
-                );
+        let fail_closed = |e: &dyn std::fmt::Display| {
+            // Too large to scan, or no index: fail closed with a block.
+            (
+                vec![Hit {
+                    rule: format!("novac:{e}"),
+                    action: Action::Block,
+                    spans: Vec::new(),
+                }],
+                snapshot.generation(),
+            )
+        };
+        let result = if text.len() > STREAM_MIN && self.options.decode.is_none() {
+            match stream_scan(snapshot.rules(), &self.options, text) {
+                Ok(result) => result,
+                Err(e) => return fail_closed(&e),
+            }
+        } else {
+            let mut scanner = Scanner::new(snapshot.rules()).options(self.options.clone());
+            match scanner.try_scan(text) {
+                Ok(result) => result,
+                Err(e) => return fail_closed(&e),
             }
         };
         let hits = result
@@ -320,6 +338,33 @@ impl Guard {
             audit.take();
         }
     }
+}
+
+/// Scans a large text with the streaming scanner, fed [`STREAM_CHUNK`]
+/// bytes at a time: it keeps a window of at most 1 MiB (and the keyword
+/// automata), where [`Scanner`] would lower a copy of the whole text.
+/// Literal keywords are exact over the whole text; a regex match longer
+/// than half the window may be missed, and the semantic and LLM stages see
+/// the last window (see [`novac::StreamScanner`]).
+fn stream_scan(
+    rules: &novac::Rules,
+    options: &ScanOptions,
+    text: &str,
+) -> Result<novac::ScanResult, novac::CompileError> {
+    let index = novac::StreamIndex::new(rules)?;
+    let options = options.clone();
+    let mut stream = StreamScanner::new(&index).configure(|s| s.options(options));
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut at = rest.len().min(STREAM_CHUNK);
+        while !rest.is_char_boundary(at) {
+            at += 1;
+        }
+        let (chunk, later) = rest.split_at(at);
+        stream.push(chunk);
+        rest = later;
+    }
+    Ok(stream.finish().result)
 }
 
 /// `text` with the spans replaced by `[REDACTED:Rule]` (a span overlapping
