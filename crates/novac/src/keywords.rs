@@ -72,7 +72,7 @@ use literal_dfa::{DfaScratch, LiteralDfa};
 use std::collections::HashMap;
 
 pub(crate) mod class_run;
-mod literal_dfa;
+pub(crate) mod literal_dfa;
 mod required_chars;
 
 /// Fewer atomless regexes than this left after the character test are
@@ -1170,25 +1170,23 @@ impl KeywordEngine {
                     return;
                 }
             }
-            let window = regex_automata::Input::new(text).range(from..);
-            if !hits.ascii {
-                // Unicode `\b` on non-ASCII text: a relaxed regex on the lazy
-                // DFA proves most non-matches first, and an earliest-match
-                // test stops at the first match end, before the slower
-                // search for the leftmost span.
-                let input = window.clone().earliest(true);
-                if let Some(relaxed) = verifier.relaxed() {
-                    if !relaxed.is_match(input.clone()) {
-                        return;
-                    }
-                }
-                if !regex.is_match(input) {
-                    return;
-                }
-            }
-            // On ASCII text a failed search costs what a failed earliest-match
-            // test does, and a successful one finds the span in one pass.
-            if let Some(m) = regex.find(window) {
+            // Unicode `\b` on non-ASCII text: the lazy DFA cannot evaluate
+            // it, so the regex is only tested anchored at the candidates
+            // its relaxed form finds on the lazy DFA
+            // (keyword_regex::find_by_candidates); elsewhere one search finds
+            // the leftmost span (on ASCII text a failed search costs what a
+            // failed earliest-match test does).
+            let found = match verifier.relaxed().filter(|_| !hits.ascii) {
+                Some(relaxed) => crate::keyword_regex::find_by_candidates(
+                    regex,
+                    relaxed,
+                    text,
+                    from,
+                    verifier.max_len(),
+                ),
+                None => regex.find(regex_automata::Input::new(text).range(from..)),
+            };
+            if let Some(m) = found {
                 // A Python `$` before a final newline is translated to `\n?\z`,
                 // so such a span includes that newline.
                 self.record(hits, p, m.start(), m.end());

@@ -82,6 +82,7 @@
 
 use crate::casefold;
 use crate::ir::{KeywordPattern, Pattern};
+use crate::keywords::literal_dfa::LiteralDfa;
 use crate::rules::Rules;
 use crate::scanner::{KeywordMatch, RuleResult, ScanOptions, ScanResult, Scanner};
 use crate::truth::{Truth, VarState};
@@ -138,44 +139,72 @@ pub struct StreamEnd<'r> {
     pub result: ScanResult,
 }
 
-/// An Aho-Corasick automaton stepped one byte at a time.
+/// A literal automaton stepped one byte at a time: the keyword engine's
+/// dense DFA ([`LiteralDfa`], one table lookup per byte) whenever its table
+/// fits [`crate::CompileLimits::max_dfa_bytes`], whatever the number of
+/// literals, as in the keyword scanner; only a DFA over that memory limit
+/// falls back to the `aho-corasick` contiguous NFA. States are `u32`: the
+/// DFA's row, or the NFA's state id.
 #[derive(Debug)]
 enum Stepper {
-    Dfa(aho_corasick::dfa::DFA),
-    Nfa(aho_corasick::nfa::contiguous::NFA),
+    Dfa(Box<LiteralDfa>),
+    Nfa(Box<aho_corasick::nfa::contiguous::NFA>),
 }
 
 impl Stepper {
-    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::EngineError> {
+    fn build(
+        patterns: &[Vec<u8>],
+        max_dfa_bytes: usize,
+    ) -> Result<Option<Stepper>, crate::EngineError> {
         if patterns.is_empty() {
             return Ok(None);
         }
-        let total: usize = patterns.iter().map(Vec::len).sum();
-        let stepper = if total <= 200_000 {
-            aho_corasick::dfa::Builder::new()
-                .match_kind(MatchKind::Standard)
-                .build(patterns)
-                .map(Stepper::Dfa)
-        } else {
-            aho_corasick::nfa::contiguous::Builder::new()
-                .match_kind(MatchKind::Standard)
-                .build(patterns)
-                .map(Stepper::Nfa)
-        };
-        stepper
-            .map(Some)
+        if let Ok(dfa) = LiteralDfa::build(patterns, false, max_dfa_bytes) {
+            return Ok(Some(Stepper::Dfa(Box::new(dfa))));
+        }
+        aho_corasick::nfa::contiguous::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .map(|nfa| Some(Stepper::Nfa(Box::new(nfa))))
             .map_err(|source| crate::EngineError::Automaton { source })
     }
 
-    fn auto(&self) -> &dyn AutomatonRef {
+    fn start(&self) -> u32 {
         match self {
-            Stepper::Dfa(d) => d,
-            Stepper::Nfa(n) => n,
+            Stepper::Dfa(d) => d.start_row(),
+            Stepper::Nfa(n) => n.start().as_u32(),
         }
+    }
+
+    #[inline]
+    fn next(&self, state: u32, byte: u8) -> u32 {
+        match self {
+            Stepper::Dfa(d) => d.next_row(state, byte),
+            Stepper::Nfa(n) => n.next(nfa_state(state), byte).as_u32(),
+        }
+    }
+
+    /// Appends the literals that end at `state`.
+    #[inline]
+    fn matches(&self, state: u32, out: &mut Vec<u32>) {
+        match self {
+            Stepper::Dfa(d) => d.literals_at(state, out),
+            Stepper::Nfa(n) => n.matches(nfa_state(state), out),
+        }
+    }
+
+    #[cfg(test)]
+    fn is_dfa(&self) -> bool {
+        matches!(self, Stepper::Dfa(_))
     }
 }
 
-/// The part of [`Automaton`] used here, object-safe.
+/// An NFA state id back from its `u32` (always one the NFA handed out).
+fn nfa_state(state: u32) -> StateID {
+    StateID::new(state as usize).unwrap_or(StateID::ZERO)
+}
+
+/// The part of [`Automaton`] used here (by the NFA fallback).
 trait AutomatonRef {
     fn start(&self) -> StateID;
     fn next(&self, sid: StateID, byte: u8) -> StateID;
@@ -239,6 +268,18 @@ impl<'r> StreamIndex<'r> {
     /// Builds the streaming automata for `rules` (about as costly as one
     /// keyword automaton build; do it once per rule set).
     pub fn new(rules: &'r Rules) -> Result<StreamIndex<'r>, crate::CompileError> {
+        StreamIndex::with_max_dfa_bytes(
+            rules,
+            crate::limits::CompileLimits::default().max_dfa_bytes,
+        )
+    }
+
+    /// [`StreamIndex::new`] with the automata's DFA memory limit (0 forces
+    /// the NFA fallback; tests compare the two).
+    pub(crate) fn with_max_dfa_bytes(
+        rules: &'r Rules,
+        max_dfa_bytes: usize,
+    ) -> Result<StreamIndex<'r>, crate::CompileError> {
         let mut folded: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut folded_slots: Vec<Vec<Slot>> = Vec::new();
         let mut exact: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -318,9 +359,9 @@ impl<'r> StreamIndex<'r> {
             folded_max: folded.iter().map(Vec::len).max().unwrap_or(0),
             folded_lens: folded.iter().map(Vec::len).collect(),
             exact_lens: exact.iter().map(Vec::len).collect(),
-            folded: Stepper::build(&folded)?,
+            folded: Stepper::build(&folded, max_dfa_bytes)?,
             folded_slots,
-            exact: Stepper::build(&exact)?,
+            exact: Stepper::build(&exact, max_dfa_bytes)?,
             exact_slots,
             empty_slots,
             var_base,
@@ -359,8 +400,8 @@ pub struct StreamScanner<'r> {
     held: usize,
     /// Incomplete UTF-8 sequence from [`StreamScanner::push_bytes`].
     partial: Vec<u8>,
-    folded_state: StateID,
-    exact_state: StateID,
+    folded_state: u32,
+    exact_state: u32,
     lowered_len: usize,
     marks: VecDeque<Mark>,
     /// Per variable (flat): first match span, in stream offsets.
@@ -384,7 +425,7 @@ impl<'r> StreamScanner<'r> {
     /// A stream with `options`.
     pub fn with_options(index: &'r StreamIndex<'r>, options: StreamOptions) -> StreamScanner<'r> {
         let rules = index.rules;
-        let start = |s: &Option<Stepper>| s.as_ref().map_or(StateID::ZERO, |a| a.auto().start());
+        let start = |s: &Option<Stepper>| s.as_ref().map_or(0, Stepper::start);
         StreamScanner {
             index,
             window: options.window.max(64),
@@ -424,7 +465,7 @@ impl<'r> StreamScanner<'r> {
     /// Forgets the stream so far; the next push starts a new stream.
     pub fn reset(&mut self) {
         let index = self.index;
-        let start = |s: &Option<Stepper>| s.as_ref().map_or(StateID::ZERO, |a| a.auto().start());
+        let start = |s: &Option<Stepper>| s.as_ref().map_or(0, Stepper::start);
         self.text.clear();
         self.base = 0;
         self.clean_cut = true;
@@ -573,7 +614,7 @@ impl<'r> StreamScanner<'r> {
 
     fn feed_exact(&mut self, start: usize, piece: &str) {
         let index = self.index;
-        let Some(auto) = index.exact.as_ref().map(Stepper::auto) else {
+        let Some(auto) = index.exact.as_ref() else {
             return;
         };
         let mut sid = self.exact_state;
@@ -596,7 +637,7 @@ impl<'r> StreamScanner<'r> {
     /// Lowers and feeds the held text that can be lowered now (all of it at the end).
     fn feed_folded(&mut self, at_end: bool) {
         let index = self.index;
-        let Some(auto) = index.folded.as_ref().map(Stepper::auto) else {
+        let Some(auto) = index.folded.as_ref() else {
             self.held = 0;
             return;
         };
