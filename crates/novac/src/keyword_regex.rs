@@ -264,7 +264,7 @@ const CANDIDATE_COST: usize = 64;
 ///
 /// On non-ASCII text the lazy DFA cannot evaluate Unicode `\b`, so an
 /// unanchored search of `regex` runs the PikeVM over everything from
-/// `from` on (a hundred times slower than the DFA on a Russian prompt).
+/// `from` on, many times slower per byte than the lazy DFA.
 /// Every match of `regex` is a match of `relaxed` with the same span, so:
 /// the relaxed regex (lazy DFA) finds its leftmost match start `s`; the
 /// real regex is tried *anchored* at `s`, which reads only as far as a
