@@ -115,7 +115,8 @@ pub(crate) fn build_limited(
 /// regex's lazy DFA cannot evaluate Unicode `\b` and the regex engine falls
 /// back to its much slower PikeVM; the relaxed verifier runs on the lazy DFA
 /// and, when it finds nothing (the common case), proves that the regex
-/// matches nothing either.
+/// matches nothing either; otherwise its match starts are the only places
+/// the regex is tested, anchored ([`find_by_candidates`]).
 #[derive(Debug)]
 pub(crate) struct LazyVerifier {
     rust: String,

@@ -36,8 +36,10 @@
 //!   word that is an atom of fifty regexes costs one bit test per repeat);
 //! * **relaxed verifiers** on non-ASCII prompts for regexes with Unicode
 //!   `\b` ([`crate::keyword_regex::LazyVerifier`]): the regex without its
-//!   word boundaries runs on the lazy DFA first and rules out most prompts
-//!   before the slow engine that Unicode `\b` needs on such text;
+//!   word boundaries runs on the lazy DFA and finds the candidate starts;
+//!   the regex itself (whose Unicode `\b` the lazy DFA cannot evaluate on
+//!   such text) is only tested anchored at those
+//!   ([`crate::keyword_regex::find_by_candidates`]);
 //! * **windows**: a regex with a bounded longest match `n` whose atoms
 //!   occurred by offset `e` cannot match before `e - n`, and is run from
 //!   there ([`KeywordHits`]' `atoms_end`).
