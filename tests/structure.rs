@@ -22,16 +22,6 @@ use std::path::{Path, PathBuf};
 /// The longest a non-test source file may be.
 const MAX_LINES: usize = 1000;
 
-/// Crates in which some files may still be over [`MAX_LINES`] (printed, not
-/// failed). Cycles are checked in every crate, these included. TEMPORARY:
-/// the engine crate's `keywords.rs` is still over 1,000 lines; splitting it
-/// (issue #17) deletes this entry and [`ALLOWED_LONG_FILES`], leaving both empty.
-const ALLOWED_CRATES: &[&str] = &["crates/novac"];
-
-/// In the [`ALLOWED_CRATES`], the only files allowed over [`MAX_LINES`]
-/// (paths from the workspace root).
-const ALLOWED_LONG_FILES: &[&str] = &["crates/novac/src/keywords.rs"];
-
 /// One module: its path from the crate root and the paths it names.
 #[derive(Debug, Default)]
 struct Module {
@@ -563,14 +553,7 @@ fn no_module_cycles_and_no_file_over_1000_lines() {
         );
         for (f, n) in &findings.long_files {
             let f = f.strip_prefix(&root).unwrap_or(f);
-            let problem = format!("{}: {n} lines (at most {MAX_LINES})", f.display());
-            let allowed = ALLOWED_CRATES.contains(&krate.as_str())
-                && ALLOWED_LONG_FILES.iter().any(|a| Path::new(a) == f);
-            if allowed {
-                eprintln!("allowed for now (ALLOWED_LONG_FILES): {problem}");
-            } else {
-                failures.push(problem);
-            }
+            failures.push(format!("{}: {n} lines (at most {MAX_LINES})", f.display()));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -641,14 +624,6 @@ fn the_engine_pipeline_runs_one_way() {
                 "{from} → {to}: compile time names scan time"
             );
         }
-    }
-}
-
-#[test]
-fn every_allowed_crate_exists() {
-    // An entry left behind after a crate is renamed would silence nothing and mislead.
-    for krate in ALLOWED_CRATES {
-        assert!(workspace().join(krate).join("src").is_dir(), "{krate}");
     }
 }
 

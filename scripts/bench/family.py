@@ -14,6 +14,11 @@ the prompts, warm passes, peak RSS and the bare-literal floor; then, here,
 Hyperscan over the same keywords (one block-mode database, keyword pass
 only, ASCII mode where a pattern compiles in it: its fastest mode).
 
+Hyperscan compiles each member's database in a forked child; a member whose
+compile takes over --hs-compile-timeout seconds (600 by default; the gen-B
+corner took over 18 minutes on the loaded machine) is reported without
+Hyperscan figures instead of holding up the family.
+
 Writes `scripts/bench/results-family-<date>.md` (or --output) and prints it.
 The full family takes ~15-20 minutes on a 2-core machine; `--quick` runs a
 handful of small members in under two minutes.
@@ -217,7 +222,8 @@ def hs_patterns(hs, keywords):
     return exprs, flags, st
 
 
-def time_hyperscan(hs, rules_path, prompts, min_seconds):
+def compile_hyperscan(hs, rules_path, conn):
+    """Child process: the keywords' database, sent back serialized with its stats."""
     keywords, refused = keywords_of(rules_path)
     exprs, flags, st = hs_patterns(hs, keywords)
     st["refused_files"] = refused
@@ -225,6 +231,38 @@ def time_hyperscan(hs, rules_path, prompts, min_seconds):
     db = hs.Database()
     db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
     st["compile_s"] = time.perf_counter() - t
+    conn.send((hs.dumpb(db), st))
+    conn.close()
+
+
+def time_hyperscan(hs, rules_path, prompts, min_seconds, compile_timeout):
+    """Hyperscan's keyword pass; None when its compile takes over `compile_timeout` s.
+
+    The database is compiled in a forked child (Hyperscan's compile cannot be
+    interrupted in-process, and some generator-B members take tens of minutes)
+    and loaded here from its serialized form.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=compile_hyperscan, args=(hs, rules_path, child))
+    proc.start()
+    child.close()
+    if not parent.poll(compile_timeout):
+        proc.kill()
+        proc.join()
+        log(f"Hyperscan compile over {compile_timeout:g} s: stopped (no Hyperscan figures for this member)")
+        return None
+    try:
+        blob, st = parent.recv()
+    except EOFError:
+        proc.join()
+        log("Hyperscan compile failed in its child process")
+        return None
+    proc.join()
+    db = hs.loadb(blob, hs.HS_MODE_BLOCK)
+    db.scratch = hs.Scratch(db)
     data = [p.encode("utf-8") for p in prompts]
 
     def on_match(*_):
@@ -330,6 +368,8 @@ def main():
     ap.add_argument("--rules-dir", default=os.path.normpath(os.path.join(ROOT, "..", "shared", "corpus", "nova-rules")))
     ap.add_argument("--novac-seconds", type=float, default=None, help="timed seconds per novac member")
     ap.add_argument("--hs-seconds", type=float, default=None)
+    ap.add_argument("--hs-compile-timeout", type=float, default=600.0,
+                    help="seconds Hyperscan may spend compiling one member (then it is left out)")
     ap.add_argument("--bytes", type=float, default=None, help="prompt bytes per member")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--output")
@@ -382,7 +422,7 @@ def main():
             log(f"{m['name']}: {exc}")
             results.append((m, None, None))
             continue
-        h = time_hyperscan(hs, rules_path, prompts, args.hs_seconds) if hs else None
+        h = time_hyperscan(hs, rules_path, prompts, args.hs_seconds, args.hs_compile_timeout) if hs else None
         results.append((m, r, h))
         with open(raw_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"member": m, "novac": r, "hs": h}, ensure_ascii=False) + "\n")

@@ -62,7 +62,7 @@ pub mod ir;
     allow(
         clippy::indexing_slicing,
         clippy::string_slice,
-        reason = "keywords.rs, literal_dfa, required_chars, class_run: table lookups with ids made with the tables; reviewed when keywords.rs is split (#17); its other children deny both again"
+        reason = "the keyword engine (keywords.rs and its plan, build, scan, verify, atom_table, literal_dfa, required_chars, class_run children) indexes tables with ids made with those tables, in its hot loops; atoms, casefold, keyword_regex and pyre deny both again"
     )
 )]
 mod keywords;

@@ -117,7 +117,8 @@ pub(crate) fn build_limited(
 /// regex's lazy DFA cannot evaluate Unicode `\b` and the regex engine falls
 /// back to its much slower PikeVM; the relaxed verifier runs on the lazy DFA
 /// and, when it finds nothing (the common case), proves that the regex
-/// matches nothing either.
+/// matches nothing either; otherwise its match starts are the only places
+/// the regex is tested, anchored ([`find_by_candidates`]).
 #[derive(Debug)]
 pub(crate) struct LazyVerifier {
     rust: String,
@@ -250,6 +251,90 @@ impl LazyVerifier {
     }
 }
 
+/// Work allowance of [`find_by_candidates`], in haystack bytes per byte of
+/// the searched text (plus [`CANDIDATE_SLACK`]): past it, the rest of the
+/// text is searched by the regex itself.
+const CANDIDATE_BUDGET: usize = 4;
+/// Bytes of work [`find_by_candidates`] may spend on any text, however short.
+const CANDIDATE_SLACK: usize = 4096;
+/// Bytes charged per candidate for its anchored test, besides the bytes read.
+const CANDIDATE_COST: usize = 64;
+
+/// The leftmost-first match of `regex` in `text[from..]`, found through its
+/// relaxed form (`relaxed`: `regex` without Unicode word boundaries, see
+/// [`LazyVerifier::relaxed`]) — what `regex.search(range(from..))` returns,
+/// without running `regex` over the whole text.
+///
+/// On non-ASCII text the lazy DFA cannot evaluate Unicode `\b`, so an
+/// unanchored search of `regex` runs the PikeVM over everything from
+/// `from` on, many times slower per byte than the lazy DFA.
+/// Every match of `regex` is a match of `relaxed` with the same span, so:
+/// the relaxed regex (lazy DFA) finds its leftmost match start `s`; the
+/// real regex is tried *anchored* at `s`, which reads only as far as a
+/// match could reach from there; if it fails, the next relaxed start after
+/// `s` is tried. The first start where the anchored test succeeds is the
+/// leftmost start of a real match, and the anchored leftmost-first match
+/// there is the one the unanchored search reports.
+///
+/// Cost: one lazy-DFA pass per candidate plus an anchored test of about
+/// the candidate's length. Where candidates are many and fail (a relaxed
+/// `кот` inside every `который`), the work is bounded: once it exceeds
+/// [`CANDIDATE_BUDGET`] times the text (plus [`CANDIDATE_SLACK`]), the rest
+/// is searched by `regex` directly, so the worst case is a small multiple
+/// of the old cost and the usual case a fraction of it.
+///
+/// `max_len`: the regex's longest match in bytes, if bounded (an anchored
+/// test then reads at most that far; look-around still sees past it).
+pub(crate) fn find_by_candidates(
+    regex: &Verifier,
+    relaxed: &Verifier,
+    text: &str,
+    from: usize,
+    max_len: Option<usize>,
+) -> Option<regex_automata::Match> {
+    let budget = CANDIDATE_BUDGET
+        .saturating_mul(text.len().saturating_sub(from))
+        .saturating_add(CANDIDATE_SLACK);
+    find_by_candidates_within(regex, relaxed, text, from, max_len, budget)
+}
+
+/// [`find_by_candidates`] with an explicit work budget in bytes.
+pub(crate) fn find_by_candidates_within(
+    regex: &Verifier,
+    relaxed: &Verifier,
+    text: &str,
+    from: usize,
+    max_len: Option<usize>,
+    mut budget: usize,
+) -> Option<regex_automata::Match> {
+    use regex_automata::{Anchored, Input};
+    let mut pos = from.min(text.len());
+    loop {
+        let candidate = relaxed.search(&Input::new(text).range(pos..))?;
+        let start = candidate.start();
+        let mut end = max_len.map_or(text.len(), |n| start.saturating_add(n).min(text.len()));
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let anchored = Input::new(text).range(start..end).anchored(Anchored::Yes);
+        if let Some(m) = regex.search(&anchored) {
+            return Some(m);
+        }
+        let spent = (candidate.end() - pos) + (candidate.end() - start) + CANDIDATE_COST;
+        let next = next_boundary(text, start)?;
+        if spent >= budget {
+            return regex.search(&Input::new(text).range(next..));
+        }
+        budget -= spent;
+        pos = next;
+    }
+}
+
+/// The char boundary after the character starting at `at` (none at the end).
+fn next_boundary(text: &str, at: usize) -> Option<usize> {
+    text.get(at..)?.chars().next().map(|c| at + c.len_utf8())
+}
+
 /// One regex set over the relaxed forms (Unicode word boundaries removed)
 /// of `patterns` (translated pattern, case-insensitive): a lazy-DFA pass
 /// that tells which of them *may* match. A pattern it does not report
@@ -361,6 +446,95 @@ fn python_case_fixups(hir: &Hir) -> Hir {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    /// Regex pieces with Unicode word boundaries around Cyrillic, CJK,
+    /// ASCII and combining-mark text.
+    const PIECES: &[&str] = &[
+        r"\b",
+        r"\b",
+        r"\B",
+        "кот",
+        "а",
+        "ё",
+        "x",
+        "ab",
+        r"\w*",
+        r"\w+",
+        r"\s+",
+        ".",
+        "(все\\s+)?",
+        "[а-яё]+",
+        "(да|нет)",
+        r"\d",
+        "中",
+        r".{0,3}",
+        r"\W",
+        "(?i:КОТ)",
+    ];
+    /// Text characters: mostly non-ASCII word characters, with separators,
+    /// digits, a combining mark and CJK.
+    const CHARS: &[&str] = &[
+        "к", "о", "т", "а", "ё", "К", "О", "Т", "д", "н", "е", "в", "с", "я", " ", " ", "\n", "x",
+        "a", "b", "1", "é", "\u{301}", "中", "文", ".", "-", "_", "٣",
+    ];
+
+    /// The slow path: the regex searched over the whole window.
+    fn slow(regex: &super::Verifier, text: &str, from: usize) -> Option<(usize, usize)> {
+        regex
+            .search(&regex_automata::Input::new(text).range(from..))
+            .map(|m| (m.start(), m.end()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The candidate path equals the regex's own search, with any work
+        /// budget (so the fallback half way through is covered too).
+        #[test]
+        fn candidates_equal_the_full_search(
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 1..6),
+            chars in proptest::collection::vec(proptest::sample::select(CHARS), 0..48),
+            from in 0usize..64,
+            budget in prop_oneof![0usize..300, Just(usize::MAX)],
+            ci in any::<bool>(),
+        ) {
+            let pattern = pieces.concat();
+            let text = chars.concat();
+            let mut from = from.min(text.len());
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let hir = super::hir(&pattern, ci).expect("pieces parse");
+            let regex = super::build_from_hir(&hir).expect("builds");
+            let relaxed = super::build_from_hir(&super::strip_unicode_word_boundaries(&hir))
+                .expect("builds");
+            let max_len = hir.properties().maximum_len();
+            let fast = super::find_by_candidates_within(&regex, &relaxed, &text, from, max_len, budget)
+                .map(|m| (m.start(), m.end()));
+            prop_assert_eq!(fast, slow(&regex, &text, from), "{} on {:?} from {}", pattern, text, from);
+            let default = super::find_by_candidates(&regex, &relaxed, &text, from, max_len)
+                .map(|m| (m.start(), m.end()));
+            prop_assert_eq!(default, slow(&regex, &text, from));
+        }
+    }
+
+    #[test]
+    fn candidates_inside_words_are_skipped() {
+        let hir = super::hir(r"\bкот\w*", false).expect("parses");
+        let regex = super::build_from_hir(&hir).expect("builds");
+        let relaxed =
+            super::build_from_hir(&super::strip_unicode_word_boundaries(&hir)).expect("builds");
+        let text = "скотина и подкот, а кот котам";
+        let m = super::find_by_candidates(&regex, &relaxed, text, 0, None).map(|m| m.range());
+        let at = text.find(" кот ").expect("present") + 1;
+        assert_eq!(m, Some(at..at + "кот".len()));
+        assert_eq!(
+            super::find_by_candidates(&regex, &relaxed, "скоты", 0, None),
+            None
+        );
+    }
+
     #[test]
     fn dotted_capital_i_matches_like_python() {
         let build = |p: &str, ci: bool| super::build_from_hir(&super::hir(p, ci).expect("parses"));

@@ -420,6 +420,36 @@ impl LiteralDfa {
         }
     }
 
+    /// The start row, for stepping one byte at a time ([`LiteralDfa::next_row`]).
+    pub(crate) fn start_row(&self) -> u32 {
+        0
+    }
+
+    /// The row after `byte` from `row` (a row from [`LiteralDfa::start_row`]
+    /// or from here): the streaming scanner steps across chunks with it.
+    #[inline]
+    pub(crate) fn next_row(&self, row: u32, byte: u8) -> u32 {
+        self.step(row, byte)
+    }
+
+    /// Appends every literal that ends where `row` was entered: the state's
+    /// own and those along its dictionary links (all of them, every time;
+    /// no first-occurrence filter).
+    pub(crate) fn literals_at(&self, row: u32, out: &mut Vec<u32>) {
+        if row & MATCH_FLAG == 0 {
+            return;
+        }
+        let mut state = self.row_to_state.state(row & !MATCH_FLAG);
+        loop {
+            let own = self.own_start[state] as usize..self.own_start[state + 1] as usize;
+            out.extend_from_slice(&self.own_list[own]);
+            match self.out_link[state] {
+                NONE => return,
+                next => state = next as usize,
+            }
+        }
+    }
+
     /// Heap bytes used.
     pub(crate) fn memory_usage(&self) -> usize {
         let words = self.trans.len()

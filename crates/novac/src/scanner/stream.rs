@@ -86,10 +86,11 @@ use crate::keywords::casefold;
 use crate::results::{KeywordMatch, RuleResult, ScanResult};
 use crate::rules::Rules;
 use crate::scanner::{ScanOptions, Scanner};
-use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::{Anchored, MatchKind};
 use regex_syntax::hir::Look;
 use std::collections::{HashMap, VecDeque};
+use stepper::Stepper;
+
+mod stepper;
 
 /// Options of a [`StreamScanner`].
 #[derive(Clone, Debug)]
@@ -139,66 +140,6 @@ pub struct StreamEnd<'r> {
     pub result: ScanResult,
 }
 
-/// An Aho-Corasick automaton stepped one byte at a time.
-#[derive(Debug)]
-enum Stepper {
-    Dfa(aho_corasick::dfa::DFA),
-    Nfa(aho_corasick::nfa::contiguous::NFA),
-}
-
-impl Stepper {
-    fn build(patterns: &[Vec<u8>]) -> Result<Option<Stepper>, crate::engine_error::EngineError> {
-        if patterns.is_empty() {
-            return Ok(None);
-        }
-        let total: usize = patterns.iter().map(Vec::len).sum();
-        let stepper = if total <= 200_000 {
-            aho_corasick::dfa::Builder::new()
-                .match_kind(MatchKind::Standard)
-                .build(patterns)
-                .map(Stepper::Dfa)
-        } else {
-            aho_corasick::nfa::contiguous::Builder::new()
-                .match_kind(MatchKind::Standard)
-                .build(patterns)
-                .map(Stepper::Nfa)
-        };
-        stepper
-            .map(Some)
-            .map_err(|source| crate::engine_error::EngineError::Automaton { source })
-    }
-
-    fn auto(&self) -> &dyn AutomatonRef {
-        match self {
-            Stepper::Dfa(d) => d,
-            Stepper::Nfa(n) => n,
-        }
-    }
-}
-
-/// The part of [`Automaton`] used here, object-safe.
-trait AutomatonRef {
-    fn start(&self) -> StateID;
-    fn next(&self, sid: StateID, byte: u8) -> StateID;
-    fn matches(&self, sid: StateID, out: &mut Vec<u32>);
-}
-
-impl<A: Automaton> AutomatonRef for A {
-    fn start(&self) -> StateID {
-        self.start_state(Anchored::No).unwrap_or(StateID::ZERO)
-    }
-    fn next(&self, sid: StateID, byte: u8) -> StateID {
-        self.next_state(Anchored::No, sid, byte)
-    }
-    fn matches(&self, sid: StateID, out: &mut Vec<u32>) {
-        if self.is_match(sid) {
-            for i in 0..self.match_len(sid) {
-                out.push(self.match_pattern(sid, i).as_u32());
-            }
-        }
-    }
-}
-
 /// One evaluated keyword variable of one rule.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
@@ -240,6 +181,18 @@ impl<'r> StreamIndex<'r> {
     /// Builds the streaming automata for `rules` (about as costly as one
     /// keyword automaton build; do it once per rule set).
     pub fn new(rules: &'r Rules) -> Result<StreamIndex<'r>, crate::compiler::CompileError> {
+        StreamIndex::with_max_dfa_bytes(
+            rules,
+            crate::limits::CompileLimits::default().max_dfa_bytes,
+        )
+    }
+
+    /// [`StreamIndex::new`] with the automata's DFA memory limit (0 forces
+    /// the NFA fallback; tests compare the two).
+    pub(crate) fn with_max_dfa_bytes(
+        rules: &'r Rules,
+        max_dfa_bytes: usize,
+    ) -> Result<StreamIndex<'r>, crate::compiler::CompileError> {
         let mut folded: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut folded_slots: Vec<Vec<Slot>> = Vec::new();
         let mut exact: HashMap<Vec<u8>, usize> = HashMap::new();
@@ -325,9 +278,9 @@ impl<'r> StreamIndex<'r> {
             folded_max: folded.iter().map(Vec::len).max().unwrap_or(0),
             folded_lens: folded.iter().map(Vec::len).collect(),
             exact_lens: exact.iter().map(Vec::len).collect(),
-            folded: Stepper::build(&folded)?,
+            folded: Stepper::build(&folded, max_dfa_bytes)?,
             folded_slots,
-            exact: Stepper::build(&exact)?,
+            exact: Stepper::build(&exact, max_dfa_bytes)?,
             exact_slots,
             empty_slots,
             var_base,
@@ -366,8 +319,8 @@ pub struct StreamScanner<'r> {
     held: usize,
     /// Incomplete UTF-8 sequence from [`StreamScanner::push_bytes`].
     partial: Vec<u8>,
-    folded_state: StateID,
-    exact_state: StateID,
+    folded_state: u32,
+    exact_state: u32,
     lowered_len: usize,
     marks: VecDeque<Mark>,
     /// Per variable (flat): first match span, in stream offsets.
@@ -391,7 +344,7 @@ impl<'r> StreamScanner<'r> {
     /// A stream with `options`.
     pub fn with_options(index: &'r StreamIndex<'r>, options: StreamOptions) -> StreamScanner<'r> {
         let rules = index.rules;
-        let start = |s: &Option<Stepper>| s.as_ref().map_or(StateID::ZERO, |a| a.auto().start());
+        let start = |s: &Option<Stepper>| s.as_ref().map_or(0, Stepper::start);
         StreamScanner {
             index,
             window: options.window.max(64),
@@ -431,7 +384,7 @@ impl<'r> StreamScanner<'r> {
     /// Forgets the stream so far; the next push starts a new stream.
     pub fn reset(&mut self) {
         let index = self.index;
-        let start = |s: &Option<Stepper>| s.as_ref().map_or(StateID::ZERO, |a| a.auto().start());
+        let start = |s: &Option<Stepper>| s.as_ref().map_or(0, Stepper::start);
         self.text.clear();
         self.base = 0;
         self.clean_cut = true;
@@ -580,7 +533,7 @@ impl<'r> StreamScanner<'r> {
 
     fn feed_exact(&mut self, start: usize, piece: &str) {
         let index = self.index;
-        let Some(auto) = index.exact.as_ref().map(Stepper::auto) else {
+        let Some(auto) = index.exact.as_ref() else {
             return;
         };
         let mut sid = self.exact_state;
@@ -608,7 +561,7 @@ impl<'r> StreamScanner<'r> {
     /// Lowers and feeds the held text that can be lowered now (all of it at the end).
     fn feed_folded(&mut self, at_end: bool) {
         let index = self.index;
-        let Some(auto) = index.folded.as_ref().map(Stepper::auto) else {
+        let Some(auto) = index.folded.as_ref() else {
             self.held = 0;
             return;
         };

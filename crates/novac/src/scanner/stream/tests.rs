@@ -388,3 +388,73 @@ fn start_anchors_do_not_match_past_the_window() {
         end.result
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The dense-DFA stepper reports what the NFA fallback does, event for event.
+    #[test]
+    fn dfa_and_nfa_steppers_report_the_same(text in pieces(), cuts in prop::collection::vec(0usize..4096, 0..12)) {
+        let rules = rules();
+        let dfa = StreamIndex::new(&rules).expect("index");
+        let nfa = StreamIndex::with_max_dfa_bytes(&rules, 0).expect("index");
+        prop_assert!(dfa.folded.as_ref().is_some_and(Stepper::is_dfa));
+        prop_assert!(!nfa.folded.as_ref().is_some_and(Stepper::is_dfa));
+        let chunks = chunk(&text, &cuts);
+        prop_assert_eq!(streamed(&dfa, &chunks, 1 << 20), streamed(&nfa, &chunks, 1 << 20));
+        prop_assert_eq!(streamed(&dfa, &chunks, 64), streamed(&nfa, &chunks, 64));
+    }
+}
+
+/// Past 200,000 bytes of literals the stream index used to switch to an
+/// NFA; it now stays on the DFA, and streaming still equals scanning the
+/// whole text.
+#[test]
+fn many_literals_stay_on_the_dfa_and_equal_whole_scans() {
+    let mut source = String::new();
+    let word = |i: usize| format!("lit{i:05}-{}", "abcdefghij".repeat(10));
+    for i in 0..2_400 {
+        let case = if i % 5 == 0 { " case:true" } else { "" };
+        source.push_str(&format!(
+            "rule R{i} {{\n    keywords:\n        $a = \"{}{case}\"\n        $b = \"Ключ{i}\"\n    condition:\n        $a or $b\n}}\n",
+            word(i)
+        ));
+    }
+    let mut c = Compiler::new();
+    c.add_source(&source).expect("valid rules");
+    let rules = c.build().expect("builds");
+    let index = StreamIndex::new(&rules).expect("index");
+    let folded_bytes: usize = index.folded_lens.iter().sum();
+    assert!(folded_bytes > 200_000, "{folded_bytes} bytes of literals");
+    assert!(index.folded.as_ref().is_some_and(Stepper::is_dfa));
+    assert!(index.exact.as_ref().is_some_and(Stepper::is_dfa));
+    let text = format!(
+        "say {} and {} then КЛЮЧ17 and ключ2399, {} LIT00005",
+        word(3),
+        word(10).to_uppercase(),
+        word(15)
+    );
+    let expected = whole(&rules, &text);
+    assert!(
+        expected.matched_names().len() >= 4,
+        "{:?}",
+        expected.matched_names()
+    );
+    for step in [1, 3, 7, 64, text.len()] {
+        let cuts: Vec<usize> = (0..text.len()).step_by(step).collect();
+        let chunks = chunk(&text, &cuts);
+        let (events, result) = streamed(&index, &chunks, 1 << 20);
+        assert_eq!(result, expected, "chunks of {step}");
+        let mut want: Vec<_> = expected
+            .rules
+            .iter()
+            .flat_map(|r| {
+                r.keywords
+                    .iter()
+                    .map(move |k| (r.rule.to_string(), k.var.to_string(), k.start, k.end))
+            })
+            .collect();
+        want.sort();
+        assert_eq!(keyword_events(&events), want, "chunks of {step}");
+    }
+}
