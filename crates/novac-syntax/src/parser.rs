@@ -266,6 +266,88 @@ fn check_nesting(chunk: &str, max_depth: usize) -> Result<(), Box<Diagnostic>> {
     Ok(())
 }
 
+/// Rebuilds each chain of one operator (`a or b or c ...`) as a balanced tree.
+///
+/// The Pratt parser folds a chain of left-associative operators into a
+/// left-deep tree, as deep as the chain is long: 10,000 `or`s would make
+/// every later recursive walk (checker, resolver, compiler, `Drop`) overflow
+/// the stack. `and` and `or` are associative, also in the three-valued logic
+/// the engine evaluates with, and a balanced tree keeps the operands in their
+/// written order, so the meaning and the left-to-right evaluation order stay
+/// the same while the depth drops to log2 of the chain length.
+///
+/// Costs one pass over the chain and one vector of its operands. Only the
+/// top chain of `expr` and the chains directly below it (an `and` chain as an
+/// operand of an `or` chain) are walked: parenthesised chains were balanced
+/// when their own `expr` was built.
+fn balance(expr: Expr) -> Expr {
+    let is_or = match &expr.kind {
+        ExprKind::Or(..) => true,
+        ExprKind::And(..) => false,
+        _ => return expr,
+    };
+    let mut operands = Vec::new();
+    let mut operators = Vec::new();
+    let mut current = expr;
+    loop {
+        match current.kind {
+            ExprKind::Or(op, lhs, rhs) if is_or => {
+                operands.push(balance(*rhs));
+                operators.push(op);
+                current = *lhs;
+            }
+            ExprKind::And(op, lhs, rhs) if !is_or => {
+                operands.push(*rhs);
+                operators.push(op);
+                current = *lhs;
+            }
+            kind => {
+                let last = Expr {
+                    span: current.span,
+                    kind,
+                };
+                operands.push(if is_or { balance(last) } else { last });
+                break;
+            }
+        }
+    }
+    operands.reverse();
+    operators.reverse();
+    let mut operands = operands.into_iter().map(Some).collect::<Vec<_>>();
+    let mut operators = operators.into_iter().map(Some).collect::<Vec<_>>();
+    build_balanced(&mut operands, &mut operators, is_or).unwrap_or(Expr {
+        span: Span::new(0, 0),
+        kind: ExprKind::Bool(false),
+    })
+}
+
+/// The balanced tree over `operands`, joined by `operators` (one fewer);
+/// `operators[i]` stands between `operands[i]` and `operands[i + 1]`.
+/// Recurses log2(len) deep. `None` only for an empty slice.
+fn build_balanced(
+    operands: &mut [Option<Expr>],
+    operators: &mut [Option<Operator>],
+    is_or: bool,
+) -> Option<Expr> {
+    if operands.len() <= 1 {
+        return operands.first_mut().and_then(Option::take);
+    }
+    let mid = operands.len() / 2;
+    let (left_operands, right_operands) = operands.split_at_mut(mid);
+    let (left_operators, rest) = operators.split_at_mut(mid.saturating_sub(1));
+    let (op, right_operators) = rest.split_first_mut()?;
+    let op = op.take()?;
+    let lhs = build_balanced(left_operands, left_operators, is_or)?;
+    let rhs = build_balanced(right_operands, right_operators, is_or)?;
+    let span = lhs.span.cover(rhs.span);
+    let kind = if is_or {
+        ExprKind::Or(op, Box::new(lhs), Box::new(rhs))
+    } else {
+        ExprKind::And(op, Box::new(lhs), Box::new(rhs))
+    };
+    Some(Expr { span, kind })
+}
+
 fn pratt() -> &'static PrattParser<Rule> {
     static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
     PRATT.get_or_init(|| {
@@ -636,7 +718,7 @@ impl Builder {
                 Expr { span, kind }
             })
             .parse(pairs);
-        expr
+        balance(expr)
     }
 
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {

@@ -522,6 +522,8 @@ pub(crate) struct KeywordHits {
     /// The scanned prompt is ASCII (found once per scan).
     ascii: bool,
     lowered: String,
+    /// Atom occurrences, counted only when a scanner profiles ([`crate::profile`]).
+    pub(crate) atom_counts: Option<Box<crate::profile::AtomCounts>>,
 }
 
 impl KeywordHits {
@@ -1013,6 +1015,9 @@ impl KeywordEngine {
             found.clear();
             let mut scratch = std::mem::take(&mut hits.automaton_scratch);
             ac.for_each_match(haystack, &mut scratch, |atom, start, end| {
+                if let Some(counts) = hits.atom_counts.as_deref_mut() {
+                    counts.hit(true, atom, haystack, start, end);
+                }
                 if let Some(gates) = &self.exact_gates {
                     hits.exact_wanted |= get_bit(gates, atom);
                 }
@@ -1045,6 +1050,9 @@ impl KeywordEngine {
         if let Some(ac) = self.exact.as_ref().filter(|_| exact_wanted) {
             let mut scratch = std::mem::take(&mut hits.automaton_scratch);
             ac.for_each_match(text, &mut scratch, |atom, start, end| {
+                if let Some(counts) = hits.atom_counts.as_deref_mut() {
+                    counts.hit(false, atom, text, start, end);
+                }
                 for &trigger in self.exact_triggers.of(atom) {
                     let p = trigger.pattern;
                     if get_bit(&hits.matched, p.index()) {
@@ -1138,6 +1146,11 @@ impl KeywordEngine {
     /// The value of pattern `p` in this scan, running its verifier if it is
     /// still pending. Deferring verification until a rule needs the value
     /// skips most of it: a rule already false without the regex never asks.
+    /// The pattern with index `i` (for profile reports).
+    pub(crate) fn pattern(&self, i: usize) -> Option<&KeywordPattern> {
+        self.patterns.get(i)
+    }
+
     pub(crate) fn resolve(&self, text: &str, p: PatternId, hits: &mut KeywordHits) -> bool {
         let i = p.index();
         if get_bit(&hits.pending, i) {

@@ -63,6 +63,7 @@ pub mod limits;
 pub mod llm;
 mod meta_lints;
 pub mod normalize;
+pub mod profile;
 mod pyre;
 mod resolve;
 mod rules;
