@@ -69,10 +69,6 @@ pub fn parse(source: &str) -> Parsed {
 /// Parses the text of a `.nov` file, refusing input over `limits`.
 pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
     let mut diagnostics = Vec::new();
-    let mut file = File {
-        rules: Vec::new(),
-        outside_text: Vec::new(),
-    };
     if source.len() > limits.max_source_len {
         diagnostics.push(Diagnostic::new(
             &codes::SOURCE_TOO_LARGE,
@@ -83,6 +79,10 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
                 limits.max_source_len
             ),
         ));
+        let file = File {
+            rules: Vec::new(),
+            outside_text: Vec::new(),
+        };
         return Parsed { file, diagnostics };
     }
     if source.starts_with('\u{FEFF}') {
@@ -103,25 +103,66 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
             None
         }
     };
-    let mut chunks = 0;
+    let mut pieces = Vec::new();
     for pair in outline.into_iter().flatten() {
+        let (start, end) = (pair.as_span().start(), pair.as_span().end());
         match pair.as_rule() {
             Rule::rule_chunk => {
+                let parsed = parse_rule_chunk(pair.as_str(), start, limits.max_condition_depth);
+                pieces.push((Piece::Chunk { start, end }, Some(parsed)));
+            }
+            Rule::outside_line | Rule::outside_last => {
+                pieces.push((Piece::Outside { start, end }, None));
+            }
+            _ => {}
+        }
+    }
+    finish(source, diagnostics, pieces)
+}
+
+/// A piece of the file's outline: a rule chunk or a line outside rules.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Piece {
+    /// A rule chunk (from a `rule NAME` line to the next one).
+    Chunk { start: usize, end: usize },
+    /// A line before the first rule.
+    Outside { start: usize, end: usize },
+}
+
+/// What a chunk parsed to: the rule and its warnings, or its syntax error.
+pub(crate) type ChunkParse = Result<(ast::Rule, Vec<Diagnostic>), Box<Diagnostic>>;
+
+/// Assembles the [`Parsed`] of `source` from its outline pieces, each chunk
+/// with what it parsed to (spans in file offsets), after the file-level
+/// `diagnostics` found so far.
+pub(crate) fn finish(
+    source: &str,
+    mut diagnostics: Vec<Diagnostic>,
+    pieces: Vec<(Piece, Option<ChunkParse>)>,
+) -> Parsed {
+    let mut file = File {
+        rules: Vec::new(),
+        outside_text: Vec::new(),
+    };
+    let mut chunks = 0;
+    for (piece, parsed) in pieces {
+        match piece {
+            Piece::Chunk { .. } => {
                 chunks += 1;
-                let base = pair.as_span().start();
-                match parse_rule_chunk(pair.as_str(), base, limits.max_condition_depth) {
-                    Ok((rule, warnings)) => {
+                match parsed {
+                    Some(Ok((rule, warnings))) => {
                         file.rules.push(rule);
                         diagnostics.extend(warnings);
                     }
-                    Err(error) => diagnostics.push(*error),
+                    Some(Err(error)) => diagnostics.push(*error),
+                    None => {}
                 }
             }
-            Rule::outside_line | Rule::outside_last => {
-                let text = pair.as_str().trim();
+            Piece::Outside { start, end } => {
+                let line = source.get(start..end).unwrap_or("");
+                let text = line.trim();
                 if !text.is_empty() && !text.starts_with("//") && !text.starts_with('#') {
-                    let start = pair.as_span().start()
-                        + (pair.as_str().len() - pair.as_str().trim_start().len());
+                    let start = start + (line.len() - line.trim_start().len());
                     let span = Span::new(start, start + text.len());
                     file.outside_text.push(span);
                     diagnostics.push(
@@ -135,7 +176,6 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
                     );
                 }
             }
-            _ => {}
         }
     }
     if chunks == 0 && diagnostics.iter().all(|d| !d.is_error()) {
@@ -153,11 +193,7 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
 }
 
 /// Parses one rule chunk that starts at byte `base` of the file.
-fn parse_rule_chunk(
-    chunk: &str,
-    base: usize,
-    max_depth: usize,
-) -> Result<(ast::Rule, Vec<Diagnostic>), Box<Diagnostic>> {
+pub(crate) fn parse_rule_chunk(chunk: &str, base: usize, max_depth: usize) -> ChunkParse {
     check_nesting(chunk, max_depth).map_err(|d| Box::new(d.shifted(base)))?;
     let mut pairs = NovaGrammar::parse(Rule::rule_block, chunk)
         .map_err(|e| Box::new(from_pest_error(e, chunk, base)))?;

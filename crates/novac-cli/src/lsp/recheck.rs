@@ -1,9 +1,11 @@
 //! Incremental re-checking for the language server: after an edit, only the
 //! rules whose text changed go through the engine's checker again.
 //!
-//! Every change re-parses the whole document (the LSP features need the
-//! tree), but checking a rule (name resolution, regex translation and
-//! planning, lints) costs far more than parsing it. [`RuleCache`] keeps each
+//! Every change re-parses the document (the LSP features need the tree),
+//! through [`novac::syntax::parse_cached`], which runs pest only over the
+//! rules whose text changed. Checking a rule (name resolution, regex
+//! translation and planning, lints) also costs far more than what the
+//! tree of an unchanged rule needs again. [`RuleCache`] keeps each
 //! rule's diagnostics, relative to the rule's first byte, keyed by the
 //! rule's text. A rule whose text is unchanged, even if it moved because an
 //! earlier rule grew, reuses them shifted to its new place; a changed or new
@@ -30,6 +32,8 @@ pub struct RuleCache {
     /// Hash of a rule's text → the rule text and its diagnostics (spans
     /// relative to the rule's first byte). Several rules may share one text.
     entries: HashMap<u64, Vec<Cached>>,
+    /// The parsed rule chunks of the last version.
+    parse: novac::syntax::ParseCache,
 }
 
 /// One checked rule text.
@@ -52,7 +56,7 @@ pub struct Checked {
 impl RuleCache {
     /// Parses `text` and checks the rules not checked before.
     pub fn check(&mut self, text: &str) -> Checked {
-        let parsed = novac::syntax::parse(text);
+        let parsed = novac::syntax::parse_cached(text, &mut self.parse);
         let rules = &parsed.file.rules;
         // Parse diagnostics inside a rule that parsed come again from that
         // rule's own check; the others (syntax errors, stray text) stay.
