@@ -2,7 +2,7 @@
 """Re-check latency of `novac lsp`: time from a `didChange` of a 1,000-rule
 document to its `publishDiagnostics` (target: under 50 ms).
 
-Usage: scripts/bench/lsp_recheck.py [NOVAC_BIN] [--rules N] [--runs R]
+Usage: scripts/bench/lsp_recheck.py [NOVAC_BIN] [--rules N] [--runs R] [--in-rule]
 (default binary: $CARGO_TARGET_DIR or target, release if built, else debug).
 Standard library only; prints min / median / max in milliseconds.
 """
@@ -28,11 +28,14 @@ def default_bin() -> str:
     raise SystemExit("build novac first (cargo build -p novac-cli)")
 
 
-def rules(n: int, tweak: int) -> str:
+def rules(n: int, tweak: int, in_rule: bool = False) -> str:
     out = []
     for i in range(n):
+        # --in-rule: the edit grows the middle rule (it is checked again and
+        # every later rule moves), like typing in it.
+        grow = "x" * tweak if in_rule and i == n // 2 else ""
         out.append(
-            f"rule Rule{i}\n{{\n    meta:\n        description = \"rule {i}\"\n"
+            f"rule Rule{i}\n{{\n    meta:\n        description = \"rule {i}{grow}\"\n"
             f"    keywords:\n        $a = \"ignore previous {i}\"\n        $b = /syst[e3]m\\s+prompt {i}/i\n"
             f"    semantics:\n        $s = \"override the rules {i}\" (0.6)\n"
             f"    condition:\n        $a or ($b and semantics.$s)\n}}\n"
@@ -72,6 +75,8 @@ def main() -> None:
     ap.add_argument("bin", nargs="?", default=None)
     ap.add_argument("--rules", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--in-rule", action="store_true",
+                    help="edit the middle rule (not a trailing comment)")
     args = ap.parse_args()
     binary = args.bin or default_bin()
     c = Client([binary, "lsp", "--isolated"])
@@ -86,7 +91,7 @@ def main() -> None:
     assert first["params"]["diagnostics"] == [], first["params"]["diagnostics"][:2]
     times = []
     for run in range(args.runs):
-        text = rules(args.rules, run + 1)
+        text = rules(args.rules, run + 1, args.in_rule)
         start = time.perf_counter()
         c.send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
             "textDocument": {"uri": uri, "version": run + 2}, "contentChanges": [{"text": text}]}})
@@ -96,7 +101,8 @@ def main() -> None:
     c.read()
     c.send({"jsonrpc": "2.0", "method": "exit"})
     c.proc.wait(timeout=10)
-    print(f"{binary}: {args.rules} rules ({len(text) / 1024:.0f} KiB), {args.runs} re-checks: "
+    where = "middle rule" if args.in_rule else "trailing comment"
+    print(f"{binary}: edit in the {where}, {args.rules} rules ({len(text) / 1024:.0f} KiB), {args.runs} re-checks: "
           f"min {min(times):.1f} ms, median {statistics.median(times):.1f} ms, max {max(times):.1f} ms")
 
 

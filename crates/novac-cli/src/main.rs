@@ -21,6 +21,7 @@ pub(crate) mod llm_config;
 mod load;
 mod lsp;
 mod mcp;
+mod profile;
 mod sarif;
 mod scan;
 mod semantic;

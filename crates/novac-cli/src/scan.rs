@@ -60,6 +60,8 @@ pub struct ScanArgs {
     semantic: crate::semantic::SemanticArgs,
     #[command(flatten)]
     llm: crate::llm_config::LlmArgs,
+    #[command(flatten)]
+    profile: crate::profile::ProfileArgs,
 }
 
 /// How results are printed.
@@ -105,6 +107,8 @@ struct Ctx<'a> {
     /// Human output lists fail-closed rules per prompt.
     verbose: bool,
     embeds: bool,
+    /// Gathers the scanners' profiles (`--profile`).
+    profile: &'a crate::profile::Collector,
 }
 
 /// Scans one chunk with `scanner` and formats its output.
@@ -130,6 +134,7 @@ fn scan_chunk(scanner: &mut Scanner, chunk: &[Prompt], ctx: &Ctx) -> Result<Chun
             })
             .collect::<Result<_>>()?
     };
+    ctx.profile.add(scanner);
     let mut out = ChunkOut {
         prompts: chunk.len(),
         ..ChunkOut::default()
@@ -188,13 +193,17 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     };
     options.llm = llm.options.clone();
     let new_scanner = || {
-        let scanner = Scanner::new(&rules).options(options.clone());
+        let scanner = Scanner::new(&rules)
+            .options(options.clone())
+            .profile(args.profile.profile);
         match &llm.judge {
             Some(judge) => scanner.llm_judge(judge.as_ref()),
             None => scanner,
         }
     };
+    let profile = crate::profile::Collector::default();
     let ctx = Ctx {
+        profile: &profile,
         rules: &rules,
         format: args.format,
         color: crate::stdout_color(),
@@ -273,6 +282,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         writeln!(out, "{}", serde_json::to_string_pretty(&json_items)?)?;
     }
     out.flush()?;
+    crate::profile::print(args.profile, &profile, &rules);
     if !failed_closed.is_empty() && args.format == Format::Human && !args.debug {
         eprintln!(
             "note: {} rule(s) needed a semantic or LLM stage that is not configured or failed, and were not matched (fail closed){}:",

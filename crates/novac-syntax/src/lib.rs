@@ -33,11 +33,13 @@ pub mod codes;
 pub mod diagnostic;
 mod grammar;
 mod parser;
+mod reparse;
 pub mod span;
 mod syntax_error;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use parser::{parse, parse_with_limits, ParseLimits, Parsed, MAX_CONDITION_DEPTH};
+pub use reparse::{parse_cached, ParseCache};
 pub use span::{LineCol, LineIndex, Span, Spanned};
 
 /// The largest rule source (one file) the parser accepts: 16 MiB.

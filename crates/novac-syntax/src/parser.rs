@@ -9,7 +9,11 @@
 //!
 //! Before a chunk reaches pest, [`check_nesting`] bounds how deeply its
 //! condition nests, so hostile input (10,000 parentheses) gets an error
-//! instead of overflowing the stack.
+//! instead of overflowing the stack. Chains of one operator (`a or b or c
+//! ...`) are built as balanced trees ([`balance`]), so 100,000 `or`s make a
+//! tree 17 levels deep and every recursive walk over conditions (checker,
+//! compiler, formatter, language server, `Drop`) stays shallow: a condition
+//! is at most 64 + 2·log2(operators) levels deep.
 
 use crate::ast::{self, *};
 use crate::codes;
@@ -69,10 +73,6 @@ pub fn parse(source: &str) -> Parsed {
 /// Parses the text of a `.nov` file, refusing input over `limits`.
 pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
     let mut diagnostics = Vec::new();
-    let mut file = File {
-        rules: Vec::new(),
-        outside_text: Vec::new(),
-    };
     if source.len() > limits.max_source_len {
         diagnostics.push(Diagnostic::new(
             &codes::SOURCE_TOO_LARGE,
@@ -83,6 +83,10 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
                 limits.max_source_len
             ),
         ));
+        let file = File {
+            rules: Vec::new(),
+            outside_text: Vec::new(),
+        };
         return Parsed { file, diagnostics };
     }
     if source.starts_with('\u{FEFF}') {
@@ -103,25 +107,66 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
             None
         }
     };
-    let mut chunks = 0;
+    let mut pieces = Vec::new();
     for pair in outline.into_iter().flatten() {
+        let (start, end) = (pair.as_span().start(), pair.as_span().end());
         match pair.as_rule() {
             Rule::rule_chunk => {
+                let parsed = parse_rule_chunk(pair.as_str(), start, limits.max_condition_depth);
+                pieces.push((Piece::Chunk { start, end }, Some(parsed)));
+            }
+            Rule::outside_line | Rule::outside_last => {
+                pieces.push((Piece::Outside { start, end }, None));
+            }
+            _ => {}
+        }
+    }
+    finish(source, diagnostics, pieces)
+}
+
+/// A piece of the file's outline: a rule chunk or a line outside rules.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Piece {
+    /// A rule chunk (from a `rule NAME` line to the next one).
+    Chunk { start: usize, end: usize },
+    /// A line before the first rule.
+    Outside { start: usize, end: usize },
+}
+
+/// What a chunk parsed to: the rule and its warnings, or its syntax error.
+pub(crate) type ChunkParse = Result<(ast::Rule, Vec<Diagnostic>), Box<Diagnostic>>;
+
+/// Assembles the [`Parsed`] of `source` from its outline pieces, each chunk
+/// with what it parsed to (spans in file offsets), after the file-level
+/// `diagnostics` found so far.
+pub(crate) fn finish(
+    source: &str,
+    mut diagnostics: Vec<Diagnostic>,
+    pieces: Vec<(Piece, Option<ChunkParse>)>,
+) -> Parsed {
+    let mut file = File {
+        rules: Vec::new(),
+        outside_text: Vec::new(),
+    };
+    let mut chunks = 0;
+    for (piece, parsed) in pieces {
+        match piece {
+            Piece::Chunk { .. } => {
                 chunks += 1;
-                let base = pair.as_span().start();
-                match parse_rule_chunk(pair.as_str(), base, limits.max_condition_depth) {
-                    Ok((rule, warnings)) => {
+                match parsed {
+                    Some(Ok((rule, warnings))) => {
                         file.rules.push(rule);
                         diagnostics.extend(warnings);
                     }
-                    Err(error) => diagnostics.push(*error),
+                    Some(Err(error)) => diagnostics.push(*error),
+                    None => {}
                 }
             }
-            Rule::outside_line | Rule::outside_last => {
-                let text = pair.as_str().trim();
+            Piece::Outside { start, end } => {
+                let line = source.get(start..end).unwrap_or("");
+                let text = line.trim();
                 if !text.is_empty() && !text.starts_with("//") && !text.starts_with('#') {
-                    let start = pair.as_span().start()
-                        + (pair.as_str().len() - pair.as_str().trim_start().len());
+                    let start = start + (line.len() - line.trim_start().len());
                     let span = Span::new(start, start + text.len());
                     file.outside_text.push(span);
                     diagnostics.push(
@@ -135,7 +180,6 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
                     );
                 }
             }
-            _ => {}
         }
     }
     if chunks == 0 && diagnostics.iter().all(|d| !d.is_error()) {
@@ -153,11 +197,7 @@ pub fn parse_with_limits(source: &str, limits: &ParseLimits) -> Parsed {
 }
 
 /// Parses one rule chunk that starts at byte `base` of the file.
-fn parse_rule_chunk(
-    chunk: &str,
-    base: usize,
-    max_depth: usize,
-) -> Result<(ast::Rule, Vec<Diagnostic>), Box<Diagnostic>> {
+pub(crate) fn parse_rule_chunk(chunk: &str, base: usize, max_depth: usize) -> ChunkParse {
     check_nesting(chunk, max_depth).map_err(|d| Box::new(d.shifted(base)))?;
     let mut pairs = NovaGrammar::parse(Rule::rule_block, chunk)
         .map_err(|e| Box::new(from_pest_error(e, chunk, base)))?;
@@ -264,6 +304,88 @@ fn check_nesting(chunk: &str, max_depth: usize) -> Result<(), Box<Diagnostic>> {
         offset += line.len();
     }
     Ok(())
+}
+
+/// Rebuilds each chain of one operator (`a or b or c ...`) as a balanced tree.
+///
+/// The Pratt parser folds a chain of left-associative operators into a
+/// left-deep tree, as deep as the chain is long: 10,000 `or`s would make
+/// every later recursive walk (checker, resolver, compiler, `Drop`) overflow
+/// the stack. `and` and `or` are associative, also in the three-valued logic
+/// the engine evaluates with, and a balanced tree keeps the operands in their
+/// written order, so the meaning and the left-to-right evaluation order stay
+/// the same while the depth drops to log2 of the chain length.
+///
+/// Costs one pass over the chain and one vector of its operands. Only the
+/// top chain of `expr` and the chains directly below it (an `and` chain as an
+/// operand of an `or` chain) are walked: parenthesised chains were balanced
+/// when their own `expr` was built.
+fn balance(expr: Expr) -> Expr {
+    let is_or = match &expr.kind {
+        ExprKind::Or(..) => true,
+        ExprKind::And(..) => false,
+        _ => return expr,
+    };
+    let mut operands = Vec::new();
+    let mut operators = Vec::new();
+    let mut current = expr;
+    loop {
+        match current.kind {
+            ExprKind::Or(op, lhs, rhs) if is_or => {
+                operands.push(balance(*rhs));
+                operators.push(op);
+                current = *lhs;
+            }
+            ExprKind::And(op, lhs, rhs) if !is_or => {
+                operands.push(*rhs);
+                operators.push(op);
+                current = *lhs;
+            }
+            kind => {
+                let last = Expr {
+                    span: current.span,
+                    kind,
+                };
+                operands.push(if is_or { balance(last) } else { last });
+                break;
+            }
+        }
+    }
+    operands.reverse();
+    operators.reverse();
+    let mut operands = operands.into_iter().map(Some).collect::<Vec<_>>();
+    let mut operators = operators.into_iter().map(Some).collect::<Vec<_>>();
+    build_balanced(&mut operands, &mut operators, is_or).unwrap_or(Expr {
+        span: Span::new(0, 0),
+        kind: ExprKind::Bool(false),
+    })
+}
+
+/// The balanced tree over `operands`, joined by `operators` (one fewer);
+/// `operators[i]` stands between `operands[i]` and `operands[i + 1]`.
+/// Recurses log2(len) deep. `None` only for an empty slice.
+fn build_balanced(
+    operands: &mut [Option<Expr>],
+    operators: &mut [Option<Operator>],
+    is_or: bool,
+) -> Option<Expr> {
+    if operands.len() <= 1 {
+        return operands.first_mut().and_then(Option::take);
+    }
+    let mid = operands.len() / 2;
+    let (left_operands, right_operands) = operands.split_at_mut(mid);
+    let (left_operators, rest) = operators.split_at_mut(mid.saturating_sub(1));
+    let (op, right_operators) = rest.split_first_mut()?;
+    let op = op.take()?;
+    let lhs = build_balanced(left_operands, left_operators, is_or)?;
+    let rhs = build_balanced(right_operands, right_operators, is_or)?;
+    let span = lhs.span.cover(rhs.span);
+    let kind = if is_or {
+        ExprKind::Or(op, Box::new(lhs), Box::new(rhs))
+    } else {
+        ExprKind::And(op, Box::new(lhs), Box::new(rhs))
+    };
+    Some(Expr { span, kind })
 }
 
 fn pratt() -> &'static PrattParser<Rule> {
@@ -636,7 +758,7 @@ impl Builder {
                 Expr { span, kind }
             })
             .parse(pairs);
-        expr
+        balance(expr)
     }
 
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {

@@ -80,6 +80,7 @@ use atoms::AtomAnalysis;
 use literal_dfa::{DfaScratch, LiteralDfa};
 use std::collections::HashMap;
 
+pub(crate) mod atom_counts;
 mod atom_table;
 pub(crate) mod atoms;
 mod build;
@@ -330,6 +331,8 @@ pub(crate) struct KeywordHits {
     /// The scanned prompt is ASCII (found once per scan).
     ascii: bool,
     lowered: String,
+    /// Atom occurrences, counted only when a scanner profiles (`Scanner::profile`).
+    pub(crate) atom_counts: Option<Box<atom_counts::AtomCounts>>,
 }
 
 impl KeywordHits {

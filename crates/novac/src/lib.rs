@@ -76,7 +76,7 @@ mod shared_str;
 mod warnings;
 
 pub use condition::{bytecode, interp};
-pub use scanner::{decode, llm, normalize, semantic, stream};
+pub use scanner::{decode, llm, normalize, profile, semantic, stream};
 
 pub use bundle::BundleError;
 pub use compiler::checker::{DEFAULT_LLM_TEMPERATURE, DEFAULT_SEMANTIC_THRESHOLD};

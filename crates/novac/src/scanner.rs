@@ -42,6 +42,7 @@
 pub mod decode;
 pub mod llm;
 pub mod normalize;
+pub mod profile;
 pub mod semantic;
 pub mod stream;
 
@@ -97,6 +98,8 @@ pub struct Scanner<'r> {
     evaluated: Vec<bool>,
     /// Keyword patterns found in decoded views only (empty without decoding).
     decoded: DecodedHits,
+    /// Counters and times when profiling ([`crate::scanner::profile`]); `None`: off.
+    profile: Option<Box<crate::scanner::profile::ScanProfile>>,
 }
 
 /// The keyword patterns of one scan that matched in a decoded view and not
@@ -164,7 +167,29 @@ impl<'r> Scanner<'r> {
             order: Vec::new(),
             evaluated: Vec::new(),
             decoded: DecodedHits::default(),
+            profile: None,
         }
+    }
+
+    /// Turns profiling on or off (off by default): the scanner then counts
+    /// and times each step of its scans, per rule and per keyword pattern
+    /// (see [`crate::scanner::profile`] for what and at what cost).
+    pub fn profile(mut self, on: bool) -> Self {
+        self.profile =
+            on.then(|| Box::new(crate::scanner::profile::ScanProfile::for_rules(self.rules)));
+        self.hits.atom_counts = on.then(Box::default);
+        self
+    }
+
+    /// The profile gathered since profiling was turned on or last taken
+    /// (the scanner goes on with an empty one); `None` when profiling is off.
+    pub fn take_profile(&mut self) -> Option<crate::scanner::profile::ScanProfile> {
+        let fresh = crate::scanner::profile::ScanProfile::for_rules(self.rules);
+        let mut profile = *std::mem::replace(self.profile.as_mut()?, Box::new(fresh));
+        if let Some(counts) = self.hits.atom_counts.as_mut() {
+            profile.atoms = std::mem::take(counts);
+        }
+        Some(profile)
     }
 
     /// Sets the scan options.
@@ -297,8 +322,22 @@ impl<'r> Scanner<'r> {
     pub(crate) fn scan_prepared(&mut self, text: &str) -> ScanResult {
         let rules = self.rules;
         self.llm.start_scan();
+        let clock = self.profile.is_some().then(std::time::Instant::now);
         rules.engine.scan(text, &mut self.hits);
+        if let (Some(p), Some(start)) = (self.profile.as_deref_mut(), clock) {
+            p.prompts += 1;
+            p.keyword_pass += start.elapsed();
+            for &q in self.hits.pending_list.iter().chain(&self.hits.list) {
+                if let Some(c) = p.pattern(q.index()) {
+                    c.triggered += 1;
+                }
+            }
+        }
+        let clock = self.profile.is_some().then(std::time::Instant::now);
         self.scan_views(text);
+        if let (Some(p), Some(start)) = (self.profile.as_deref_mut(), clock) {
+            p.decode += start.elapsed();
+        }
         // Which rules to look at: those touched by a hit, and the idle ones.
         let n = rules.rules.len();
         self.touched.clear();
@@ -333,7 +372,16 @@ impl<'r> Scanner<'r> {
             let Some(rule) = rules.rules.get(r.index()) else {
                 continue;
             };
-            if let Some(rr) = self.evaluate(r.index(), rule, text) {
+            let clock = self.profile.is_some().then(std::time::Instant::now);
+            let rr = self.evaluate(r.index(), rule, text);
+            if let (Some(p), Some(start)) = (self.profile.as_deref_mut(), clock) {
+                if let Some(c) = p.rule(r.index()) {
+                    c.evaluations += 1;
+                    // With the semantic stage's share, also added to `semantics` inside.
+                    c.evaluate += start.elapsed();
+                }
+            }
+            if let Some(rr) = rr {
                 result.rules.push(rr);
             }
         }
@@ -385,8 +433,20 @@ impl<'r> Scanner<'r> {
     /// their results, in rule order.
     fn finish_llm(&mut self, text: &str, result: &mut ScanResult) {
         let rules = self.rules;
+        let clock = self.profile.is_some().then(std::time::Instant::now);
         let answers = self.llm.run(&rules.rules, text, &self.options.llm);
         let deferred = std::mem::take(&mut self.llm.deferred);
+        if let (Some(p), Some(start)) = (self.profile.as_deref_mut(), clock) {
+            let round = start.elapsed();
+            p.llm_rounds += round;
+            let share = round / u32::try_from(deferred.len()).unwrap_or(u32::MAX).max(1);
+            for d in &deferred {
+                if let Some(c) = p.rule(d.index) {
+                    c.llm_deferred += 1;
+                    c.llm += share;
+                }
+            }
+        }
         for d in deferred {
             let Some(rule) = rules.rules.get(d.index) else {
                 continue;
@@ -448,8 +508,16 @@ impl<'r> Scanner<'r> {
             // rule reports all of its keywords, so it resolves them all).
             for &(v, p) in &rule.keyword_vars {
                 if self.hits.is_pending(p) {
-                    let value = self.rules.engine.resolve(text, p, &mut self.hits)
-                        || self.decoded.contains(p);
+                    let clock = self.profile.is_some().then(std::time::Instant::now);
+                    let found = self.rules.engine.resolve(text, p, &mut self.hits);
+                    if let (Some(prof), Some(start)) = (self.profile.as_deref_mut(), clock) {
+                        if let Some(c) = prof.pattern(p.index()) {
+                            c.verified += 1;
+                            c.matched += u64::from(found);
+                            c.verify += start.elapsed();
+                        }
+                    }
+                    let value = found || self.decoded.contains(p);
                     self.state.set(v.index(), Truth::from_bool(value));
                     verdict = rule.program.eval(&self.state, &mut self.stack);
                     if verdict == Truth::False && !self.options.debug {
@@ -489,6 +557,7 @@ impl<'r> Scanner<'r> {
                 rule.idle_semantics_matter
             };
             if semantics_matter {
+                let clock = self.profile.is_some().then(std::time::Instant::now);
                 let ok = self.semantic.evaluate(
                     &self.rules.semantic,
                     rule,
@@ -498,6 +567,13 @@ impl<'r> Scanner<'r> {
                     &mut semantics,
                     &mut warnings,
                 );
+                if let (Some(p), Some(start)) = (self.profile.as_deref_mut(), clock) {
+                    if let Some(c) = p.rule(index) {
+                        let spent = start.elapsed();
+                        c.semantic_runs += 1;
+                        c.semantics += spent;
+                    }
+                }
                 if !ok && self.semantic.deferred {
                     // Batch pass 1: this prompt is evaluated again once embedded.
                     self.evaluated = evaluated;

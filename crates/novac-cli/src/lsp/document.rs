@@ -2,11 +2,12 @@
 //! offsets and LSP positions (UTF-16 code units), its syntax tree and its
 //! diagnostics under the project policy.
 //!
-//! Re-analysis runs on every change: a parse plus the engine's checker over
-//! the whole file (about 15 ms for a 1,000-rule file in a debug build; see
-//! `scripts/bench/lsp_recheck.py`). Nothing here panics on any text: every
-//! offset is clamped to a char boundary.
+//! Re-analysis runs on every change: a parse of the whole file, and the
+//! engine's checker over the rules whose text changed ([`super::recheck`];
+//! see `scripts/bench/lsp_recheck.py` for the time). Nothing here panics on
+//! any text: every offset is clamped to a char boundary.
 
+use super::recheck::RuleCache;
 use crate::config::Config;
 use lsp_types::{Position, Range};
 use novac::syntax::ast::{self, Expr, ExprKind, QuantTarget, SectionBody};
@@ -25,40 +26,19 @@ pub struct Document {
     pub diagnostics: Vec<Diagnostic>,
     /// The configuration that applies to this document.
     pub config: Arc<Config>,
+    /// Per-rule diagnostics, reused by the next version's re-check.
+    checks: RuleCache,
 }
 
 impl Document {
-    /// Analyses `text`.
-    pub fn new(text: String, config: Arc<Config>) -> Document {
-        let operators = operator_count(&text);
-        if operators > MAX_OPERATORS {
-            // The engine's checker recurses once per `and`/`or`: a chain this
-            // long would overflow even the server's large stack. Say so instead.
-            let mut doc = Document::light(String::new());
-            let mut line_starts = vec![0];
-            line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-            doc.line_starts = line_starts;
-            doc.text = text;
-            doc.diagnostics.push(Diagnostic::new(
-                &novac::codes::TOO_DEEP,
-                Span::empty(0),
-                format!(
-                    "the file has {operators} `and`/`or` operators, more than the {MAX_OPERATORS} \
-                     the language server analyses; run `novac check` on it"
-                ),
-            ));
-            return doc;
-        }
+    /// Analyses `text`, checking only the rules `checks` (the cache of the
+    /// document's previous version) has not seen ([`super::recheck`]).
+    pub fn with_cache(text: String, config: Arc<Config>, mut checks: RuleCache) -> Document {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        let mut compiler = novac::Compiler::new();
-        let _ = compiler.add_named_source("<lsp>", &text);
-        let mut diagnostics = compiler
-            .reports()
-            .first()
-            .map(|r| r.diagnostics.clone())
-            .unwrap_or_default();
-        let file = novac::syntax::parse(&text).file;
+        let checked = checks.check(&text);
+        let file = checked.file;
+        let mut diagnostics = checked.diagnostics;
         config.apply_parsed(&text, &file.rules, &mut diagnostics);
         Document {
             text,
@@ -66,7 +46,13 @@ impl Document {
             file,
             diagnostics,
             config,
+            checks,
         }
+    }
+
+    /// The per-rule check cache, for the document's next version.
+    pub fn into_cache(self) -> RuleCache {
+        self.checks
     }
 
     /// Parses `text` without checking it (for workspace symbols).
@@ -80,6 +66,7 @@ impl Document {
             file,
             diagnostics: Vec::new(),
             config: Arc::default(),
+            checks: RuleCache::default(),
         }
     }
 
@@ -154,18 +141,6 @@ impl Document {
             .unwrap_or(self.text.len());
         Span::new(start, end)
     }
-}
-
-/// The most `and`/`or` words a document may hold to be analysed (the
-/// checker recurses once per operator; 100,000 fit the server's 1 GiB stack
-/// in a debug build, measured).
-pub const MAX_OPERATORS: usize = 50_000;
-
-/// Counts the words `and` and `or` (any case) in `text`.
-fn operator_count(text: &str) -> usize {
-    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '$')
-        .filter(|w| w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or"))
-        .count()
 }
 
 /// The largest char boundary at or before `offset`.

@@ -19,6 +19,7 @@
 
 mod document;
 mod features;
+mod recheck;
 
 use crate::config::{ConfigCache, ConfigChoice};
 use anyhow::Result;
@@ -46,9 +47,9 @@ pub struct LspArgs {
 /// The largest message body accepted (larger ones are skipped): 64 MiB.
 const MAX_BODY: usize = 64 << 20;
 
-/// The stack of the server thread: the engine's checker recurses once per
-/// condition operator, so long `or` chains need more than the main thread's
-/// 8 MiB. Only the pages touched are committed.
+/// The stack of the server thread. Conditions are at most log2(operators)
+/// plus 64 levels deep (the parser balances `and`/`or` chains and bounds
+/// nesting), so this is a margin, not a need. Only the pages touched are committed.
 const STACK_SIZE: usize = 1 << 30;
 
 pub fn run(args: LspArgs) -> Result<u8> {
@@ -358,7 +359,13 @@ impl Server<'_> {
             }
             None => Default::default(),
         };
-        let doc = Document::new(text, config);
+        // The previous version's per-rule checks: only changed rules are checked again.
+        let checks = self
+            .docs
+            .remove(&uri)
+            .map(Document::into_cache)
+            .unwrap_or_default();
+        let doc = Document::with_cache(text, config, checks);
         let diagnostics = doc
             .diagnostics
             .iter()

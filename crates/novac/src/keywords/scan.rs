@@ -74,6 +74,9 @@ impl KeywordEngine {
             found.clear();
             let mut scratch = std::mem::take(&mut hits.automaton_scratch);
             ac.for_each_match(haystack, &mut scratch, |atom, start, end| {
+                if let Some(counts) = hits.atom_counts.as_deref_mut() {
+                    counts.hit(true, atom, haystack, start, end);
+                }
                 if let Some(gates) = &self.exact_gates {
                     hits.exact_wanted |= get_bit(gates, atom);
                 }
@@ -106,6 +109,9 @@ impl KeywordEngine {
         if let Some(ac) = self.exact.as_ref().filter(|_| exact_wanted) {
             let mut scratch = std::mem::take(&mut hits.automaton_scratch);
             ac.for_each_match(text, &mut scratch, |atom, start, end| {
+                if let Some(counts) = hits.atom_counts.as_deref_mut() {
+                    counts.hit(false, atom, text, start, end);
+                }
                 for &trigger in self.exact_triggers.of(atom) {
                     let p = trigger.pattern;
                     if get_bit(&hits.matched, p.index()) {

@@ -6,6 +6,11 @@
 use super::*;
 
 impl KeywordEngine {
+    /// The pattern with index `i` (for profile reports).
+    pub(crate) fn pattern(&self, i: usize) -> Option<&KeywordPattern> {
+        self.patterns.get(i)
+    }
+
     /// The value of pattern `p` in this scan, running its verifier if it is
     /// still pending. Deferring verification until a rule needs the value
     /// skips most of it: a rule already false without the regex never asks.
