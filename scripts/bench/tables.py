@@ -101,11 +101,14 @@ def main():
     ap.add_argument("--rules", default="rulesets")
     ap.add_argument("--data", default=os.path.join(ROOT, "target", "bench-tables"))
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--novac", default=os.path.join(ROOT, "target", "release", "novac"),
+                    help="the binary (default: the release build)")
     args = ap.parse_args()
 
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "novac-cli"], cwd=ROOT, check=True)
-    novac = os.path.join(ROOT, "target", "release", "novac")
+        args.novac = os.path.join(ROOT, "target", "release", "novac")
+    novac = args.novac
     os.makedirs(args.data, exist_ok=True)
     d = lambda name: os.path.join(args.data, name)  # noqa: E731
 

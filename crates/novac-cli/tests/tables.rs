@@ -93,13 +93,19 @@ fn batch(prompts: &[Option<String>], first_id: i64, large: bool) -> RecordBatch 
         (0..prompts.len() as i64).map(|i| first_id + i),
     ));
     let texts: ArrayRef = if large {
-        Arc::new(LargeStringArray::from_iter(prompts.iter().map(|p| p.as_deref())))
+        Arc::new(LargeStringArray::from_iter(
+            prompts.iter().map(|p| p.as_deref()),
+        ))
     } else {
         Arc::new(StringArray::from_iter(prompts.iter().map(|p| p.as_deref())))
     };
-    let lang: ArrayRef = Arc::new(StringArray::from_iter_values(
-        (0..prompts.len()).map(|i| if i % 2 == 0 { "en" } else { "xx" }),
-    ));
+    let lang: ArrayRef = Arc::new(StringArray::from_iter_values((0..prompts.len()).map(|i| {
+        if i % 2 == 0 {
+            "en"
+        } else {
+            "xx"
+        }
+    })));
     let schema = Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("prompt", texts.data_type().clone(), true),
@@ -152,14 +158,12 @@ fn read_table(path: &Path) -> Vec<RecordBatch> {
     let file = std::fs::File::open(path).expect("open output");
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
-        "parquet" => {
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .expect("parquet")
-                .build()
-                .expect("reader")
-                .map(|b| b.expect("batch"))
-                .collect()
-        }
+        "parquet" => parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("parquet")
+            .build()
+            .expect("reader")
+            .map(|b| b.expect("batch"))
+            .collect(),
         "arrows" => arrow_ipc::reader::StreamReader::try_new(file, None)
             .expect("stream")
             .map(|b| b.expect("batch"))
@@ -173,7 +177,11 @@ fn read_table(path: &Path) -> Vec<RecordBatch> {
 
 /// `matched_rules` of each prompt by `novac scan -f jsonl` over the
 /// non-null prompts (JSONL with the row number as id).
-fn jsonl_verdicts(dir: &TempDir, prompts: &[Option<String>], extra: &[&str]) -> BTreeMap<u64, Vec<String>> {
+fn jsonl_verdicts(
+    dir: &TempDir,
+    prompts: &[Option<String>],
+    extra: &[&str],
+) -> BTreeMap<u64, Vec<String>> {
     let mut jsonl = String::new();
     for (i, p) in prompts.iter().enumerate() {
         if let Some(p) = p {
@@ -184,10 +192,22 @@ fn jsonl_verdicts(dir: &TempDir, prompts: &[Option<String>], extra: &[&str]) -> 
     let input = dir.path("prompts.jsonl");
     std::fs::write(&input, jsonl).expect("write jsonl");
     let input = input.display().to_string();
-    let mut args = vec!["scan", "-r", "rulesets", "-f", "jsonl", "--input", &input];
+    let mut args = vec![
+        "scan",
+        "-r",
+        "rulesets",
+        "-f",
+        "jsonl",
+        "--input",
+        input.as_str(),
+    ];
     args.extend_from_slice(extra);
     let out = novac(&args, None);
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out.stderr));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        text(&out.stderr)
+    );
     text(&out.stdout)
         .lines()
         .map(|l| {
@@ -213,15 +233,26 @@ fn check_output(
     let mut row = 0usize;
     let mut matched_rows = 0;
     for b in batches {
-        let names: Vec<&str> = b.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<&str> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(names, columns);
-        let matched = b.column_by_name("matched").expect("matched").as_boolean().clone();
+        let matched = b
+            .column_by_name("matched")
+            .expect("matched")
+            .as_boolean()
+            .clone();
         let rules = b
             .column_by_name("matched_rules")
             .expect("matched_rules")
             .as_list::<i32>()
             .clone();
-        let ids = b.column_by_name("id").map(|c| c.as_primitive::<arrow_array::types::Int64Type>().clone());
+        let ids = b
+            .column_by_name("id")
+            .map(|c| c.as_primitive::<arrow_array::types::Int64Type>().clone());
         for i in 0..b.num_rows() {
             if let Some(ids) = &ids {
                 assert_eq!(ids.value(i), row as i64, "ids stay aligned");
@@ -259,7 +290,19 @@ fn parquet_to_parquet_equals_jsonl_verdicts() {
     let expected = jsonl_verdicts(&dir, &prompts, &[]);
     let (input, output) = (dir.arg("in.parquet"), dir.arg("out.parquet"));
     let out = novac(
-        &["scan", "-r", "rulesets", "--input", &input, "--column", "prompt", "--output", &output, "--threads", "2"],
+        &[
+            "scan",
+            "-r",
+            "rulesets",
+            "--input",
+            &input,
+            "--column",
+            "prompt",
+            "--output",
+            &output,
+            "--threads",
+            "2",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -278,10 +321,25 @@ fn arrow_file_and_stream_with_kept_columns_and_one_thread() {
     write_table(&dir.path("in.arrow"), "arrow", &prompts, true);
     write_table(&dir.path("in.arrows"), "arrows", &prompts, false);
     let expected = jsonl_verdicts(&dir, &prompts, &[]);
-    for (input, output, threads) in [("in.arrow", "out.arrows", "1"), ("in.arrows", "out.feather", "2")] {
+    for (input, output, threads) in [
+        ("in.arrow", "out.arrows", "1"),
+        ("in.arrows", "out.feather", "2"),
+    ] {
         let (input, output) = (dir.arg(input), dir.arg(output));
         let out = novac(
-            &["scan", "-r", "rulesets", "--input", &input, "--output", &output, "--keep-columns", "id", "-j", threads],
+            &[
+                "scan",
+                "-r",
+                "rulesets",
+                "--input",
+                &input,
+                "--output",
+                &output,
+                "--keep-columns",
+                "id",
+                "-j",
+                threads,
+            ],
             None,
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -295,7 +353,19 @@ fn arrow_file_and_stream_with_kept_columns_and_one_thread() {
     // Only the results; an explicit format for an unknown extension.
     let (input, output) = (dir.arg("in.arrow"), dir.arg("out.bin"));
     let out = novac(
-        &["scan", "-r", "rulesets", "--input", &input, "--output", &output, "--output-format", "parquet", "--keep-columns", ""],
+        &[
+            "scan",
+            "-r",
+            "rulesets",
+            "--input",
+            &input,
+            "--output",
+            &output,
+            "--output-format",
+            "parquet",
+            "--keep-columns",
+            "",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -318,7 +388,9 @@ fn decode_option_reaches_the_table_scan() {
     assert_ne!(expected, plain, "--decode changes some verdicts");
     let (input, output) = (dir.arg("in.parquet"), dir.arg("out.parquet"));
     let out = novac(
-        &["scan", "-r", "rulesets", "--decode", "--input", &input, "--output", &output],
+        &[
+            "scan", "-r", "rulesets", "--decode", "--input", &input, "--output", &output,
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -339,7 +411,12 @@ fn table_input_to_jsonl_stdout() {
     write_table(&dir.path("in.parquet"), "parquet", &prompts, false);
     let expected = jsonl_verdicts(&dir, &prompts, &[]);
     let input = dir.arg("in.parquet");
-    let out = novac(&["scan", "-r", "rulesets", "--input", &input, "-f", "jsonl", "-j", "2"], None);
+    let out = novac(
+        &[
+            "scan", "-r", "rulesets", "--input", &input, "-f", "jsonl", "-j", "2",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let got: BTreeMap<u64, Vec<String>> = text(&out.stdout)
         .lines()
@@ -379,9 +456,25 @@ fn bad_input_is_a_clear_error() {
     let mut case = |name: &str, args: &[&str]| {
         report.push_str(&format!("--- {name}\n{}", failure(&dir, args)));
     };
-    case("missing column", &["--input", &pq, "--column", "text", "--output", &out]);
-    case("non-string column", &["--input", &arrow, "--column", "id", "--output", &out]);
-    case("missing kept column", &["--input", &pq, "--keep-columns", "id,user", "--output", &out]);
+    case(
+        "missing column",
+        &["--input", &pq, "--column", "text", "--output", &out],
+    );
+    case(
+        "non-string column",
+        &["--input", &arrow, "--column", "id", "--output", &out],
+    );
+    case(
+        "missing kept column",
+        &[
+            "--input",
+            &pq,
+            "--keep-columns",
+            "id,user",
+            "--output",
+            &out,
+        ],
+    );
     // Corrupt: not a Parquet file at all, with a .parquet name.
     std::fs::write(dir.path("junk.parquet"), "id,prompt\n1,hello\n").expect("write");
     let junk = dir.arg("junk.parquet");
@@ -394,12 +487,20 @@ fn bad_input_is_a_clear_error() {
     let bytes = std::fs::read(dir.path("in.arrow")).expect("read");
     std::fs::write(dir.path("cut.arrow"), &bytes[..bytes.len() / 2]).expect("write");
     let cut_arrow = dir.arg("cut.arrow");
-    case("truncated arrow file", &["--input", &cut_arrow, "--output", &out]);
+    case(
+        "truncated arrow file",
+        &["--input", &cut_arrow, "--output", &out],
+    );
     // A stream cut in the middle of its batches fails after the rows read.
     let mut stream = Vec::new();
     {
-        let batches: Vec<RecordBatch> = prompts.chunks(1000).enumerate().map(|(i, c)| batch(c, i as i64 * 1000, false)).collect();
-        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut stream, &batches[0].schema()).expect("writer");
+        let batches: Vec<RecordBatch> = prompts
+            .chunks(1000)
+            .enumerate()
+            .map(|(i, c)| batch(c, i as i64 * 1000, false))
+            .collect();
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut stream, &batches[0].schema())
+            .expect("writer");
         for b in &batches {
             w.write(b).expect("write");
         }
@@ -407,17 +508,42 @@ fn bad_input_is_a_clear_error() {
     }
     std::fs::write(dir.path("cut.arrows"), &stream[..stream.len() * 3 / 4]).expect("write");
     let cut_stream = dir.arg("cut.arrows");
-    case("truncated arrow stream", &["--input", &cut_stream, "--output", &out]);
+    case(
+        "truncated arrow stream",
+        &["--input", &cut_stream, "--output", &out],
+    );
     let missing = dir.arg("missing.parquet");
-    case("unreadable path", &["--input", &missing, "--input-format", "parquet", "--output", &out]);
+    case(
+        "unreadable path",
+        &[
+            "--input",
+            &missing,
+            "--input-format",
+            "parquet",
+            "--output",
+            &out,
+        ],
+    );
     let nowhere = dir.arg("no/such/dir/out.parquet");
-    case("output not writable", &["--input", &pq, "--output", &nowhere]);
+    case(
+        "output not writable",
+        &["--input", &pq, "--output", &nowhere],
+    );
     case("output is the input", &["--input", &pq, "--output", &pq]);
     let unknown = dir.arg("out.csv");
-    case("unknown output extension", &["--input", &pq, "--output", &unknown]);
-    case("jsonl input with --output", &["--input", "tests/data/cli/good.nov", "--output", &out]);
+    case(
+        "unknown output extension",
+        &["--input", &pq, "--output", &unknown],
+    );
+    case(
+        "jsonl input with --output",
+        &["--input", "tests/data/cli/good.nov", "--output", &out],
+    );
     drop(case);
-    assert!(!dir.path("out.parquet").exists(), "no partial output is left");
+    assert!(
+        !dir.path("out.parquet").exists(),
+        "no partial output is left"
+    );
     assert!(dir.path("in.parquet").exists(), "the input is intact");
     insta::assert_snapshot!(report);
 }

@@ -207,8 +207,7 @@ impl Source {
         column: &str,
         keep: Option<&[String]>,
     ) -> Result<Source> {
-        let file =
-            File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let batches: Box<dyn RecordBatchReader + Send> = match format {
             TableFormat::Parquet => {
                 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -237,9 +236,9 @@ impl Source {
                 )
             }
             TableFormat::ArrowFile => Box::new(
-                arrow_ipc::reader::FileReader::try_new_buffered(file, None).with_context(
-                    || format!("cannot read {} as an Arrow IPC file", path.display()),
-                )?,
+                arrow_ipc::reader::FileReader::try_new_buffered(file, None).with_context(|| {
+                    format!("cannot read {} as an Arrow IPC file", path.display())
+                })?,
             ),
             TableFormat::ArrowStream => Box::new(
                 arrow_ipc::reader::StreamReader::try_new_buffered(file, None).with_context(
@@ -620,7 +619,9 @@ where
                         Ok(rx) => rx.recv(),
                         Err(_) => break,
                     };
-                    let Ok((seq, prompts, first_row)) = job else { break };
+                    let Ok((seq, prompts, first_row)) = job else {
+                        break;
+                    };
                     let result = scan_rows(&mut scanner, prompts.as_ref(), first_row, embeds);
                     if done_tx.send((seq, result)).is_err() {
                         break;
@@ -681,11 +682,9 @@ where
             let kept_columns = kept
                 .iter()
                 .map(|&i| {
-                    batch
-                        .columns()
-                        .get(i)
-                        .cloned()
-                        .ok_or_else(|| anyhow!("{}: a batch lacks column {i}", source.path.display()))
+                    batch.columns().get(i).cloned().ok_or_else(|| {
+                        anyhow!("{}: a batch lacks column {i}", source.path.display())
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?;
             flights.push_back(InFlight {
@@ -705,7 +704,7 @@ where
             drain(&mut ready, &mut flights, &mut next)?;
         }
         drain(&mut ready, &mut flights, &mut next)?;
-        Ok(())
+        Ok::<(), anyhow::Error>(())
     })?;
     Ok(failed_closed)
 }

@@ -118,9 +118,9 @@ pub fn plan(
 ) -> Result<Option<Plan>> {
     let table_format = match (input, format) {
         (Some(path), Some(f)) if path.as_os_str() != "-" => Some(f),
-        (Some(_), Some(_)) => anyhow::bail!(
-            "Parquet and Arrow input must be a file, not stdin (`--input -`)"
-        ),
+        (Some(_), Some(_)) => {
+            anyhow::bail!("Parquet and Arrow input must be a file, not stdin (`--input -`)")
+        }
         (Some(path), None) if path.as_os_str() != "-" => detect(path),
         _ => None,
     };
@@ -166,6 +166,13 @@ mod arrow_io {
             _: usize,
             _: &mut dyn FnMut(Vec<crate::input::Prompt>) -> Result<()>,
         ) -> Result<()> {
+            match self {}
+        }
+
+        pub fn run<'r, S>(self, _: usize, _: &S, _: bool) -> Result<u8>
+        where
+            S: Fn() -> novac::Scanner<'r> + Sync,
+        {
             match self {}
         }
     }
