@@ -233,12 +233,8 @@ fn check_output(
     let mut row = 0usize;
     let mut matched_rows = 0;
     for b in batches {
-        let names: Vec<&str> = b
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
+        let schema = b.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, columns);
         let matched = b
             .column_by_name("matched")

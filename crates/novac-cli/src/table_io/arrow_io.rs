@@ -218,6 +218,9 @@ impl Source {
                 let schema = Arc::clone(builder.schema());
                 let builder = match keep {
                     Some(names) => {
+                        if let Some(n) = names.iter().find(|n| schema.index_of(n).is_err()) {
+                            return Err(missing_column(path, n, &schema, "--keep-columns"));
+                        }
                         let mut roots = Vec::new();
                         for (i, f) in schema.fields().iter().enumerate() {
                             if f.name() == column || names.iter().any(|n| n == f.name()) {
