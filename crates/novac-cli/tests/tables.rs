@@ -535,7 +535,6 @@ fn bad_input_is_a_clear_error() {
         "jsonl input with --output",
         &["--input", "tests/data/cli/good.nov", "--output", &out],
     );
-    drop(case);
     assert!(
         !dir.path("out.parquet").exists(),
         "no partial output is left"

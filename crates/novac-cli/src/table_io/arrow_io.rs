@@ -122,13 +122,13 @@ pub fn plan(path: &Path, format: TableFormat, args: &TableArgs) -> Result<Plan> 
     let partial = PartialFile(Some(output.clone()));
     let writer = Writer::new(format, BufWriter::with_capacity(1 << 20, file), &schema)
         .with_context(|| format!("cannot write {}", output.display()))?;
-    Ok(Plan::File(Job {
+    Ok(Plan::File(Box::new(Job {
         source,
         kept,
         schema,
         writer,
         output: partial,
-    }))
+    })))
 }
 
 /// The `--output-format auto` of a path, by its extension.

@@ -104,7 +104,7 @@ pub enum Plan {
     /// Prompts go through the normal output; call [`Source::for_each_batch`].
     Stdout(Source),
     /// Results go to a table file; call [`Job::run`].
-    File(Job),
+    File(Box<Job>),
 }
 
 /// Decides, before rules are loaded, whether this scan reads a table, and
