@@ -100,6 +100,7 @@ pub fn detect(path: &Path) -> Option<TableFormat> {
 }
 
 /// What `novac scan` does with a table input.
+#[cfg_attr(not(feature = "tables"), allow(dead_code))] // built only with the feature
 pub enum Plan {
     /// Prompts go through the normal output; call [`Source::for_each_batch`].
     Stdout(Source),
