@@ -20,6 +20,25 @@ pub enum InputFormat {
     Jsonl,
     /// One prompt per line.
     Text,
+    /// Parquet: the string column named by `--column` (auto: `.parquet` or `PAR1`).
+    Parquet,
+    /// Arrow IPC file format, also Feather v2 (auto: `.arrow`, `.feather`, `.ipc`).
+    Arrow,
+    /// Arrow IPC stream format (auto: `.arrows`).
+    ArrowStream,
+}
+
+impl InputFormat {
+    /// The table format this names, if it names one.
+    pub fn table(self) -> Option<crate::table_io::TableFormat> {
+        use crate::table_io::TableFormat;
+        match self {
+            InputFormat::Parquet => Some(TableFormat::Parquet),
+            InputFormat::Arrow => Some(TableFormat::ArrowFile),
+            InputFormat::ArrowStream => Some(TableFormat::ArrowStream),
+            InputFormat::Auto | InputFormat::Jsonl | InputFormat::Text => None,
+        }
+    }
 }
 
 /// One prompt to scan.

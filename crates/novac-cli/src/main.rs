@@ -27,6 +27,7 @@ mod scan;
 mod semantic;
 mod serve;
 mod sidecar;
+mod table_io;
 mod test_cmd;
 
 use clap::{Parser, Subcommand};

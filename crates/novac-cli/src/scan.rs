@@ -62,6 +62,8 @@ pub struct ScanArgs {
     llm: crate::llm_config::LlmArgs,
     #[command(flatten)]
     profile: crate::profile::ProfileArgs,
+    #[command(flatten)]
+    table: crate::table_io::TableArgs,
 }
 
 /// How results are printed.
@@ -177,6 +179,12 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         .threads
         .unwrap_or_else(rayon::current_num_threads)
         .max(1);
+    // Parquet/Arrow input: checked (and the output created) before the rules load.
+    let table = crate::table_io::plan(
+        args.input.as_deref(),
+        args.input_format.table(),
+        &args.table,
+    )?;
     let rules = crate::load::compile_with(&args.rules, &args.semantic)?;
     crate::semantic::warn_without_model(&rules, &args.semantic)?;
     let embeds = rules.embedder().is_some();
@@ -216,6 +224,15 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     } else {
         CHUNK
     };
+    let table = match table {
+        Some(crate::table_io::Plan::File(job)) => {
+            let code = job.run(threads, &new_scanner, &|s| profile.add(s), embeds)?;
+            crate::profile::print(args.profile, &profile, &rules);
+            return Ok(code);
+        }
+        Some(crate::table_io::Plan::Stdout(source)) => Some(source),
+        None => None,
+    };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut any_match = false;
     let mut json_items = Vec::new();
@@ -250,6 +267,9 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         Ok(())
     };
     let input = |handle: &mut dyn FnMut(Vec<Prompt>) -> Result<()>| -> Result<()> {
+        if let Some(source) = table {
+            return source.for_each_batch(chunk_size, handle);
+        }
         match (&args.prompt, &args.input) {
             (Some(text), _) => handle(vec![Prompt {
                 id: 0.into(),
