@@ -162,14 +162,16 @@ impl Bert {
                 let (wi, bi) = linear(&l.pp("intermediate.dense"), h, cfg.intermediate_size)?;
                 let (wout, bout) = linear(&l.pp("output.dense"), cfg.intermediate_size, h)?;
                 layers.push(Layer {
-                    qkv: Tensor::cat(&[(wq * scale)?, wk, wv], 0)?.contiguous()?,
+                    qkv: Tensor::cat(&[(wq * scale)?, wk, wv], 0)?
+                        .t()?
+                        .contiguous()?,
                     qkv_bias: Tensor::cat(&[(bq * scale)?, bk, bv], 0)?.to_vec1()?,
-                    attn_out: wo,
+                    attn_out: wo.t()?.contiguous()?,
                     attn_out_bias: bo.to_vec1()?,
                     attn_norm: norm(&a.pp("output.LayerNorm"), h, cfg.layer_norm_eps)?,
-                    intermediate: wi,
+                    intermediate: wi.t()?.contiguous()?,
                     intermediate_bias: bi.to_vec1()?,
-                    output: wout,
+                    output: wout.t()?.contiguous()?,
                     output_bias: bout.to_vec1()?,
                     out_norm: norm(&l.pp("output.LayerNorm"), h, cfg.layer_norm_eps)?,
                 });
@@ -221,7 +223,7 @@ impl Bert {
         let mut x = x.reshape((b * len, hidden))?;
         for layer in &self.layers {
             // [b·len, 3·hidden] → [3, b·heads, len, head_dim]: one copy for q, k and v.
-            let qkv = x.matmul(&layer.qkv.t()?)?;
+            let qkv = x.matmul(&layer.qkv)?;
             qkv.inplace_op1(&kernels::Bias(&layer.qkv_bias))?;
             let qkv = qkv
                 .reshape((b, len, 3, heads, hd))?
@@ -243,12 +245,12 @@ impl Bert {
                 .transpose(1, 2)?
                 .contiguous()?
                 .reshape((b * len, hidden))?;
-            let attn = ctx.matmul(&layer.attn_out.t()?)?;
+            let attn = ctx.matmul(&layer.attn_out)?;
             attn.inplace_op2(&x, &kernels::BiasResidual(&layer.attn_out_bias))?;
             let attn = layer.attn_norm.forward(&attn)?;
-            let inter = attn.matmul(&layer.intermediate.t()?)?;
+            let inter = attn.matmul(&layer.intermediate)?;
             inter.inplace_op1(&kernels::BiasGelu(&layer.intermediate_bias))?;
-            let out = inter.matmul(&layer.output.t()?)?;
+            let out = inter.matmul(&layer.output)?;
             out.inplace_op2(&attn, &kernels::BiasResidual(&layer.output_bias))?;
             x = layer.out_norm.forward(&out)?;
         }

@@ -21,7 +21,12 @@ const ROUND: f32 = 12_582_912.0;
 #[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    // t = ROUND + n exactly, so n is also in t's low mantissa bits: reading
+    // it there (not with `as i32`, which compiles to a scalar NaN check per
+    // lane) keeps the whole function vectorised.
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let ni = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let r = x - n * LN2_HI - n * LN2_LO;
     // Taylor series to degree 7 on |r| ≤ ln2/2: remainder below 6e-9.
     let p = 1.0
@@ -30,7 +35,7 @@ pub(crate) fn exp(x: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits((ni.wrapping_add(127) as u32) << 23);
     p * scale
 }
 
@@ -57,7 +62,7 @@ pub(crate) fn softmax_row(row: &mut [f32], valid: usize) {
     let valid = valid.min(row.len());
     let (live, pad) = row.split_at_mut(valid);
     pad.fill(0.0);
-    let max = live.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max(live);
     if !max.is_finite() {
         return;
     }
@@ -69,6 +74,22 @@ pub(crate) fn softmax_row(row: &mut [f32], valid: usize) {
     for v in live.iter_mut() {
         *v *= inv;
     }
+}
+
+/// The largest value (eight running lanes, so that it vectorises; NaN is skipped).
+fn max(xs: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l = if v > *l { v } else { *l };
+        }
+    }
+    lanes
+        .iter()
+        .chain(rest)
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
 }
 
 /// A sum with eight running lanes, so that it vectorises.
