@@ -2,7 +2,7 @@
 """Semantic-matching latency: novac-embed beside sentence-transformers, one run.
 
 Runs the Rust example `crates/novac-embed/examples/bench.rs` (single thread:
-RAYON_NUM_THREADS=1), which picks prompts of 16, 64 and 256 word pieces and
+RAYON_NUM_THREADS=1), which picks prompts of 16, 64, 256 and 512 word pieces and
 times embedding them, the end-to-end scan of the public rules with the model,
 and scans that need no semantics; then times sentence-transformers (torch,
 one thread) on the same prompts and the reference's matcher (nova-hunting
@@ -71,6 +71,7 @@ def main():
     rows = []
     for entry in novac["lengths"]:
         p = entry["prompt"]
+        st.max_seq_length = 512 if entry["tokens"] > 256 else 256  # as novac's 512-position model
         st_us = median_us(lambda: st.encode([p]), args.iters)
         rows.append((entry["tokens"], entry["novac_us"], st_us))
     reference_scan_us = None

@@ -530,44 +530,9 @@ fn scan_one(
     let rules = result
         .rules
         .into_iter()
-        .map(|r| RuleData {
-            index: r.index,
-            matched: r.matched,
-            decoded: r
-                .keywords
-                .iter()
-                .filter_map(|k| Some((k.var.to_string(), k.decoded?.name().to_string())))
-                .collect(),
-            keywords: r
-                .keywords
-                .into_iter()
-                .map(|k| (k.var.to_string(), to_char(k.start), to_char(k.end)))
-                .collect(),
-            semantics: r
-                .semantics
-                .into_iter()
-                .map(|s| (s.var.to_string(), s.score, s.matched))
-                .collect(),
-            llm: r
-                .llm
-                .into_iter()
-                .map(|l| {
-                    (
-                        l.var.to_string(),
-                        l.verdict.matched,
-                        l.verdict.confidence,
-                        l.verdict.reason,
-                    )
-                })
-                .collect(),
-            warnings: r.warnings.iter().map(|w| w.to_string()).collect(),
-            variables: r.variables.map(|vs| {
-                vs.into_iter()
-                    .map(|v| (v.var.to_string(), v.section.to_string(), v.value))
-                    .collect()
-            }),
-            meta: metas.get(r.index).cloned().unwrap_or_default(),
-            rule: r.rule.to_string(),
+        .map(|r| {
+            let meta = metas.get(r.index).cloned().unwrap_or_default();
+            RuleData::new(r, meta, to_char)
         })
         .collect();
     Ok((rules, normalized))

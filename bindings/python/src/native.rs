@@ -59,8 +59,8 @@ pyo3::create_exception!(
     "An LLM provider name that is not openai, azure, anthropic, ollama, groq or openrouter."
 );
 
-/// Models loaded in this process, by directory (and windowing).
-type Models = Mutex<HashMap<(PathBuf, bool), Arc<BertEmbedder>>>;
+/// Models loaded in this process, by directory, windowing and input length.
+type Models = Mutex<HashMap<(PathBuf, bool, Option<usize>), Arc<BertEmbedder>>>;
 
 fn models() -> &'static Models {
     static MODELS: OnceLock<Models> = OnceLock::new();
@@ -69,15 +69,26 @@ fn models() -> &'static Models {
 
 /// Loads the model in `dir` once per process (no GIL needed).
 pub fn load_model(dir: &Path, windowed: bool) -> Result<Arc<BertEmbedder>, LoadError> {
+    load_model_with(dir, windowed, None)
+}
+
+/// [`load_model`] with an input length other than the model's own (`max_tokens`).
+fn load_model_with(
+    dir: &Path,
+    windowed: bool,
+    max_tokens: Option<usize>,
+) -> Result<Arc<BertEmbedder>, LoadError> {
     let key = (
         dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()),
         windowed,
+        max_tokens,
     );
     if let Some(m) = models().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(Arc::clone(m));
     }
     let options = Options {
         windowed,
+        max_tokens,
         ..Options::default()
     };
     let model = Arc::new(BertEmbedder::load_with(dir, options)?);
@@ -105,11 +116,18 @@ pub struct PyEmbedder {
 impl PyEmbedder {
     /// Loads the model in `model_dir` (raises `ModelError` saying what is
     /// missing). `windowed`: embed long prompts as overlapping windows.
+    /// `max_tokens`: input length in word pieces (default: the model's
+    /// `max_seq_length`, 256; at most its 512 positions).
     #[new]
-    #[pyo3(signature = (model_dir, *, windowed=false))]
-    fn new(py: Python<'_>, model_dir: PathBuf, windowed: bool) -> PyResult<PyEmbedder> {
+    #[pyo3(signature = (model_dir, *, windowed=false, max_tokens=None))]
+    fn new(
+        py: Python<'_>,
+        model_dir: PathBuf,
+        windowed: bool,
+        max_tokens: Option<usize>,
+    ) -> PyResult<PyEmbedder> {
         let model = py
-            .allow_threads(|| crate::guarded(|| load_model(&model_dir, windowed)))?
+            .allow_threads(|| crate::guarded(|| load_model_with(&model_dir, windowed, max_tokens)))?
             .map_err(|e| model_error(&e))?;
         Ok(PyEmbedder { model })
     }

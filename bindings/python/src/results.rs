@@ -1,5 +1,9 @@
-//! `novac.ScanResult` and `novac.RuleResult`: what a scan returns.
+//! `novac.ScanResult` and `novac.RuleResult`: what a scan returns. A
+//! `RuleResult` wraps the engine's `novac::RuleResult` (moved, not copied
+//! field by field); Python objects are built only when a getter is called.
 
+use novac::decode::Encoding;
+use novac::{KeywordMatch, LlmResult, LlmVerdict, SemanticScore, VariableValue};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -11,23 +15,28 @@ pub type Meta = Arc<Vec<(String, String)>>;
 /// An LLM verdict: (var, matched, confidence, reason).
 pub type LlmEntry = (String, bool, f32, String);
 
-/// A rule result as plain data (built without the GIL).
+/// One rule's result: the engine's own `RuleResult` (wrapped, not copied
+/// field by field) with its keyword offsets turned into characters of the
+/// scanned text, and the rule's meta entries.
 #[derive(Clone, Debug)]
 pub struct RuleData {
-    pub index: usize,
-    pub rule: String,
-    pub matched: bool,
-    /// (var, start, end) in characters of the scanned text.
-    pub keywords: Vec<(String, usize, usize)>,
-    /// (var, score, matched).
-    pub semantics: Vec<(String, f32, bool)>,
-    pub llm: Vec<LlmEntry>,
-    pub warnings: Vec<String>,
-    /// (var, section, value) with `debug=True`.
-    pub variables: Option<Vec<(String, String, Option<bool>)>>,
+    pub result: novac::RuleResult,
     pub meta: Meta,
-    /// (var, encoding) of the keywords matched only in a decoded view (`decode=True`).
-    pub decoded: Vec<(String, String)>,
+}
+
+impl RuleData {
+    /// Wraps `result`, mapping its keyword byte offsets with `to_char`.
+    pub fn new(
+        mut result: novac::RuleResult,
+        meta: Meta,
+        to_char: impl Fn(usize) -> usize,
+    ) -> Self {
+        for k in &mut result.keywords {
+            k.start = to_char(k.start);
+            k.end = to_char(k.end);
+        }
+        RuleData { result, meta }
+    }
 }
 
 /// The outcome of one rule on one prompt.
@@ -49,19 +58,19 @@ impl PyRuleResult {
     /// The rule name.
     #[getter]
     fn rule(&self) -> &str {
-        &self.data.rule
+        self.data.result.rule.as_str()
     }
 
     /// Index of the rule in its `Rules`.
     #[getter]
     fn index(&self) -> usize {
-        self.data.index
+        self.data.result.index
     }
 
     /// Whether the rule matched.
     #[getter]
     fn matched(&self) -> bool {
-        self.data.matched
+        self.data.result.matched
     }
 
     /// Matching keyword variables as `(var, start, end)`; offsets are Python
@@ -71,9 +80,10 @@ impl PyRuleResult {
         PyList::new(
             py,
             self.data
+                .result
                 .keywords
                 .iter()
-                .map(|(v, s, e)| (v.as_str(), *s, *e)),
+                .map(|k| (k.var.as_str(), k.start, k.end)),
         )
     }
 
@@ -83,8 +93,10 @@ impl PyRuleResult {
     #[getter]
     fn decoded<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (v, e) in &self.data.decoded {
-            d.set_item(v, e)?;
+        for k in &self.data.result.keywords {
+            if let Some(e) = k.decoded {
+                d.set_item(k.var.as_str(), e.name())?;
+            }
         }
         Ok(d)
     }
@@ -92,15 +104,20 @@ impl PyRuleResult {
     /// Names of the matching keyword variables.
     #[getter]
     fn matching_keywords(&self) -> Vec<&str> {
-        self.data.keywords.iter().map(|k| k.0.as_str()).collect()
+        self.data
+            .result
+            .keywords
+            .iter()
+            .map(|k| k.var.as_str())
+            .collect()
     }
 
     /// `{var: cosine similarity}` of every semantic variable that was evaluated.
     #[getter]
     fn semantic_scores<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (v, score, _) in &self.data.semantics {
-            d.set_item(v, f64::from(*score))?;
+        for s in &self.data.result.semantics {
+            d.set_item(s.var.as_str(), f64::from(s.score))?;
         }
         Ok(d)
     }
@@ -109,8 +126,8 @@ impl PyRuleResult {
     #[getter]
     fn semantic_matches<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (v, _, m) in &self.data.semantics {
-            d.set_item(v, *m)?;
+        for s in &self.data.result.semantics {
+            d.set_item(s.var.as_str(), s.matched)?;
         }
         Ok(d)
     }
@@ -119,20 +136,25 @@ impl PyRuleResult {
     #[getter]
     fn llm<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (v, matched, confidence, reason) in &self.data.llm {
+        for l in &self.data.result.llm {
             let e = PyDict::new(py);
-            e.set_item("matched", *matched)?;
-            e.set_item("confidence", f64::from(*confidence))?;
-            e.set_item("reason", reason)?;
-            d.set_item(v, e)?;
+            e.set_item("matched", l.verdict.matched)?;
+            e.set_item("confidence", f64::from(l.verdict.confidence))?;
+            e.set_item("reason", &l.verdict.reason)?;
+            d.set_item(l.var.as_str(), e)?;
         }
         Ok(d)
     }
 
     /// Why the rule failed closed, if it did.
     #[getter]
-    fn warnings(&self) -> Vec<String> {
-        self.data.warnings.clone()
+    fn warnings(&self) -> Vec<&str> {
+        self.data
+            .result
+            .warnings
+            .iter()
+            .map(|w| w.as_str())
+            .collect()
     }
 
     /// The rule's meta entries.
@@ -145,12 +167,12 @@ impl PyRuleResult {
     /// the rule (`None`: not evaluated); otherwise `None`.
     #[getter]
     fn variables<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(vars) = &self.data.variables else {
+        let Some(vars) = &self.data.result.variables else {
             return Ok(None);
         };
         let d = PyDict::new(py);
-        for (v, _, value) in vars {
-            d.set_item(v, *value)?;
+        for v in vars {
+            d.set_item(v.var.as_str(), v.value)?;
         }
         Ok(Some(d))
     }
@@ -158,12 +180,12 @@ impl PyRuleResult {
     /// With `debug=True`: `{var: section}`; otherwise `None`.
     #[getter]
     fn sections<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(vars) = &self.data.variables else {
+        let Some(vars) = &self.data.result.variables else {
             return Ok(None);
         };
         let d = PyDict::new(py);
-        for (v, section, _) in vars {
-            d.set_item(v, section)?;
+        for v in vars {
+            d.set_item(v.var.as_str(), v.section)?;
         }
         Ok(Some(d))
     }
@@ -171,44 +193,46 @@ impl PyRuleResult {
     /// The result as plain Python data.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        d.set_item("rule", &self.data.rule)?;
-        d.set_item("index", self.data.index)?;
-        d.set_item("matched", self.data.matched)?;
+        d.set_item("rule", self.rule())?;
+        d.set_item("index", self.index())?;
+        d.set_item("matched", self.matched())?;
         d.set_item("keywords", self.keywords(py)?)?;
         d.set_item("semantic_scores", self.semantic_scores(py)?)?;
         d.set_item("llm", self.llm(py)?)?;
         d.set_item("warnings", self.warnings())?;
         d.set_item("meta", self.meta(py)?)?;
-        if self.data.variables.is_some() {
+        if self.data.result.variables.is_some() {
             d.set_item("variables", self.variables(py)?)?;
         }
-        if !self.data.decoded.is_empty() {
+        if self
+            .data
+            .result
+            .keywords
+            .iter()
+            .any(|k| k.decoded.is_some())
+        {
             d.set_item("decoded", self.decoded(py)?)?;
         }
         Ok(d)
     }
 
     fn __bool__(&self) -> bool {
-        self.data.matched
+        self.data.result.matched
     }
 
     fn __repr__(&self) -> String {
+        let r = &self.data.result;
         let mut s = format!(
             "<RuleResult {} matched={}",
-            self.data.rule,
-            if self.data.matched { "True" } else { "False" }
+            r.rule,
+            if r.matched { "True" } else { "False" }
         );
-        if !self.data.keywords.is_empty() {
-            let vars: Vec<String> = self
-                .data
-                .keywords
-                .iter()
-                .map(|k| format!("'{}'", k.0))
-                .collect();
+        if !r.keywords.is_empty() {
+            let vars: Vec<String> = r.keywords.iter().map(|k| format!("'{}'", k.var)).collect();
             s.push_str(&format!(" keywords=[{}]", vars.join(", ")));
         }
-        if !self.data.warnings.is_empty() {
-            s.push_str(&format!(" warnings={}", self.data.warnings.len()));
+        if !r.warnings.is_empty() {
+            s.push_str(&format!(" warnings={}", r.warnings.len()));
         }
         s.push('>');
         s
@@ -221,17 +245,45 @@ impl PyRuleResult {
         let f = py
             .import("novac._novac")?
             .getattr("_rule_result_from_state")?;
-        let d = &self.data;
+        let r = &self.data.result;
+        let keywords: Vec<(&str, usize, usize)> = r
+            .keywords
+            .iter()
+            .map(|k| (k.var.as_str(), k.start, k.end))
+            .collect();
+        let semantics: Vec<(&str, f32, bool)> = r
+            .semantics
+            .iter()
+            .map(|s| (s.var.as_str(), s.score, s.matched))
+            .collect();
+        let llm: Vec<(&str, bool, f32, &str)> = r
+            .llm
+            .iter()
+            .map(|l| {
+                let v = &l.verdict;
+                (l.var.as_str(), v.matched, v.confidence, v.reason.as_str())
+            })
+            .collect();
+        let variables: Option<Vec<(&str, &str, Option<bool>)>> = r.variables.as_ref().map(|vs| {
+            vs.iter()
+                .map(|v| (v.var.as_str(), v.section, v.value))
+                .collect()
+        });
+        let decoded: Vec<(&str, &str)> = r
+            .keywords
+            .iter()
+            .filter_map(|k| Some((k.var.as_str(), k.decoded?.name())))
+            .collect();
         let state = (
-            d.index,
-            d.rule.as_str(),
-            d.matched,
-            d.keywords.clone(),
-            d.semantics.clone(),
-            d.llm.clone(),
-            d.warnings.clone(),
-            d.variables.clone(),
-            d.meta.as_ref().clone(),
+            r.index,
+            r.rule.as_str(),
+            r.matched,
+            keywords,
+            semantics,
+            llm,
+            self.warnings(),
+            variables,
+            self.data.meta.as_ref().clone(),
         );
         Ok((
             f,
@@ -239,7 +291,7 @@ impl PyRuleResult {
                 py,
                 [
                     state.into_pyobject(py)?.into_any(),
-                    d.decoded.clone().into_pyobject(py)?.into_any(),
+                    decoded.into_pyobject(py)?.into_any(),
                 ],
             )?,
         ))
@@ -258,6 +310,29 @@ type RuleState = (
     Vec<(String, String)>,
 );
 
+/// The encoding called `name` (see `Encoding::name`).
+fn encoding(name: &str) -> Option<Encoding> {
+    [
+        Encoding::Base64,
+        Encoding::Base64Url,
+        Encoding::Base32,
+        Encoding::Hex,
+        Encoding::Percent,
+        Encoding::HtmlEntity,
+    ]
+    .into_iter()
+    .find(|e| e.name() == name)
+}
+
+/// A debug section name as the engine's static string.
+fn section(name: &str) -> &'static str {
+    match name {
+        "semantics" => "semantics",
+        "llm" => "llm",
+        _ => "keywords",
+    }
+}
+
 /// Rebuilds a `RuleResult` (used by pickle; `decoded`: the decoded-view markers).
 #[pyfunction]
 #[pyo3(signature = (state, decoded=None))]
@@ -266,18 +341,58 @@ pub fn _rule_result_from_state(
     decoded: Option<Vec<(String, String)>>,
 ) -> PyRuleResult {
     let (index, rule, matched, keywords, semantics, llm, warnings, variables, meta) = state;
+    let decoded = decoded.unwrap_or_default();
+    let result = novac::RuleResult {
+        index,
+        rule: rule.into(),
+        matched,
+        keywords: keywords
+            .into_iter()
+            .map(|(var, start, end)| KeywordMatch {
+                decoded: decoded
+                    .iter()
+                    .find(|(v, _)| *v == var)
+                    .and_then(|(_, e)| encoding(e)),
+                var: var.into(),
+                start,
+                end,
+            })
+            .collect(),
+        semantics: semantics
+            .into_iter()
+            .map(|(var, score, matched)| SemanticScore {
+                var: var.into(),
+                score,
+                matched,
+            })
+            .collect(),
+        llm: llm
+            .into_iter()
+            .map(|(var, matched, confidence, reason)| LlmResult {
+                var: var.into(),
+                verdict: LlmVerdict {
+                    matched,
+                    confidence,
+                    reason,
+                    ..LlmVerdict::default()
+                },
+            })
+            .collect(),
+        warnings: warnings.into_iter().map(Into::into).collect(),
+        variables: variables.map(|vs| {
+            vs.into_iter()
+                .map(|(var, s, value)| VariableValue {
+                    var: var.into(),
+                    section: section(&s),
+                    value,
+                })
+                .collect()
+        }),
+    };
     PyRuleResult {
         data: RuleData {
-            index,
-            rule,
-            matched,
-            keywords,
-            semantics,
-            llm,
-            warnings,
-            variables,
+            result,
             meta: Arc::new(meta),
-            decoded: decoded.unwrap_or_default(),
         },
     }
 }
@@ -295,7 +410,7 @@ impl PyScanResult {
     fn matched_list<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyRuleResult>> {
         self.results
             .iter()
-            .filter(|r| r.get().data.matched)
+            .filter(|r| r.get().data.result.matched)
             .map(|r| r.bind(py).clone())
             .collect()
     }
@@ -308,8 +423,8 @@ impl PyScanResult {
     fn matched_rules(&self) -> Vec<String> {
         self.results
             .iter()
-            .filter(|r| r.get().data.matched)
-            .map(|r| r.get().data.rule.clone())
+            .filter(|r| r.get().data.result.matched)
+            .map(|r| r.get().data.result.rule.to_string())
             .collect()
     }
 
@@ -331,7 +446,7 @@ impl PyScanResult {
     fn warnings(&self) -> Vec<String> {
         self.results
             .iter()
-            .flat_map(|r| r.get().data.warnings.iter().cloned())
+            .flat_map(|r| r.get().data.result.warnings.iter().map(|w| w.to_string()))
             .collect()
     }
 
@@ -345,7 +460,7 @@ impl PyScanResult {
     fn get<'py>(&self, py: Python<'py>, name: &str) -> Option<Bound<'py, PyRuleResult>> {
         self.results
             .iter()
-            .find(|r| r.get().data.rule == name)
+            .find(|r| r.get().data.result.rule == name)
             .map(|r| r.bind(py).clone())
     }
 
@@ -358,15 +473,18 @@ impl PyScanResult {
     fn __contains__(&self, name: &str) -> bool {
         self.results
             .iter()
-            .any(|r| r.get().data.matched && r.get().data.rule == name)
+            .any(|r| r.get().data.result.matched && r.get().data.result.rule == name)
     }
 
     fn __bool__(&self) -> bool {
-        self.results.iter().any(|r| r.get().data.matched)
+        self.results.iter().any(|r| r.get().data.result.matched)
     }
 
     fn __len__(&self) -> usize {
-        self.results.iter().filter(|r| r.get().data.matched).count()
+        self.results
+            .iter()
+            .filter(|r| r.get().data.result.matched)
+            .count()
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

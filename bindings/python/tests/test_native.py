@@ -113,6 +113,17 @@ def test_embedder_object_and_batches(model_dir):
     results = rules.scan_many(prompts, threads=2)
     assert [bool(r) for r in results] == [True, False, True] * 3
 
+def test_embedder_max_tokens(model_dir):
+    long = " ".join(["report"] * 400)
+    short, wide = novac.Embedder(model_dir), novac.Embedder(model_dir, max_tokens=512)
+    assert "max256" in short.model_id and "max512" in wide.model_id
+    (a,), (b,) = short.encode([long]), wide.encode([long])
+    assert len(b) == 384 and abs(sum(x * x for x in b) - 1.0) < 1e-4
+    assert a != b
+    with pytest.raises(novac.ModelError):
+        novac.Embedder(model_dir, max_tokens=513)
+
+
 def test_embedder_as_a_scans_semantic_stage(model_dir, monkeypatch):
     monkeypatch.setattr(novac, "default_model_dir", lambda: None)
     bare = novac.compile(SEMANTIC_RULE)

@@ -126,7 +126,7 @@ fn write_table(path: &Path, format: &str, prompts: &[Option<String>], large: boo
     match format {
         "parquet" => {
             let props = parquet::file::properties::WriterProperties::builder()
-                .set_max_row_group_row_count(Some(1500))
+                .set_max_row_group_size(1500)
                 .build();
             let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
                 .expect("parquet writer");

@@ -4,7 +4,7 @@
 //! ```sh
 //! RAYON_NUM_THREADS=1 NOVAC_MODEL_DIR=... cargo run --release -p novac-embed --example bench -- [RULES_DIR] [ITERS]
 //! ```
-//! Prints one JSON object: the prompts of 16, 64 and 256 word pieces
+//! Prints one JSON object: the prompts of 16, 64, 256 and 512 word pieces
 //! (`[CLS]`/`[SEP]` included) with the median embedding latency of each;
 //! with `RULES_DIR`, the end-to-end scan latency of those rules with the
 //! model on the prompts of `RULES_DIR/tests/*.yaml`-like sentences; and the
@@ -77,12 +77,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let model = novac_embed::BertEmbedder::load(model.model_dir())?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
+    // 512 positions (the model's maximum) need a model set to that length.
+    let wide = novac_embed::BertEmbedder::load_with(
+        model.model_dir(),
+        novac_embed::Options {
+            max_tokens: Some(512),
+            ..novac_embed::Options::default()
+        },
+    )?;
     let mut lengths = Vec::new();
-    for n in [16, 64, 256] {
-        let p = prompt_of(&model, n);
-        let tokens = model.count_tokens(&p)? + 2;
+    for n in [16, 64, 256, 512] {
+        let m = if n > model.max_tokens() {
+            &wide
+        } else {
+            &model
+        };
+        let p = prompt_of(m, n);
+        let tokens = m.count_tokens(&p)? + 2;
         let us = time(iters, || {
-            model.embed(&[p.as_str()]).ok();
+            m.embed(&[p.as_str()]).ok();
         });
         lengths.push(serde_json::json!({"tokens": tokens, "prompt": p, "novac_us": us}));
     }

@@ -4,8 +4,9 @@
 //! `config.json` tensor by tensor.
 
 use crate::error::LoadError;
+use crate::kernels;
 use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use std::path::Path;
 
 /// The fields of `config.json` the encoder needs.
@@ -76,14 +77,20 @@ impl BertConfig {
     }
 }
 
+/// One encoder layer. The query, key and value projections are one matrix
+/// (`[3 × hidden, hidden]`, the query rows pre-scaled by `1/√head_dim`), so
+/// a layer makes four matmuls; biases are plain rows for the fused
+/// in-place kernels of `kernels.rs`.
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
+    qkv: Tensor,
+    qkv_bias: Vec<f32>,
+    attn_out: Tensor,
+    attn_out_bias: Vec<f32>,
     attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: Tensor,
+    intermediate_bias: Vec<f32>,
+    output: Tensor,
+    output_bias: Vec<f32>,
     out_norm: LayerNorm,
 }
 
@@ -100,10 +107,12 @@ pub(crate) struct Bert {
     device: Device,
 }
 
-fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize) -> candle_core::Result<Linear> {
-    let w = vb.get((out_dim, in_dim), "weight")?;
-    let b = vb.get(out_dim, "bias")?;
-    Ok(Linear::new(w, Some(b)))
+/// A dense layer's weight `[out, in]` and bias.
+fn linear(vb: &VarBuilder, in_dim: usize, out_dim: usize) -> candle_core::Result<(Tensor, Tensor)> {
+    Ok((
+        vb.get((out_dim, in_dim), "weight")?,
+        vb.get(out_dim, "bias")?,
+    ))
 }
 
 fn norm(vb: &VarBuilder, dim: usize, eps: f64) -> candle_core::Result<LayerNorm> {
@@ -145,14 +154,25 @@ impl Bert {
             for i in 0..cfg.num_hidden_layers {
                 let l = vb.pp(format!("encoder.layer.{i}"));
                 let a = l.pp("attention");
+                let (wq, bq) = linear(&a.pp("self.query"), h, h)?;
+                let (wk, bk) = linear(&a.pp("self.key"), h, h)?;
+                let (wv, bv) = linear(&a.pp("self.value"), h, h)?;
+                let scale = 1.0 / ((h / cfg.num_attention_heads) as f64).sqrt();
+                let (wo, bo) = linear(&a.pp("output.dense"), h, h)?;
+                let (wi, bi) = linear(&l.pp("intermediate.dense"), h, cfg.intermediate_size)?;
+                let (wout, bout) = linear(&l.pp("output.dense"), cfg.intermediate_size, h)?;
                 layers.push(Layer {
-                    query: linear(&a.pp("self.query"), h, h)?,
-                    key: linear(&a.pp("self.key"), h, h)?,
-                    value: linear(&a.pp("self.value"), h, h)?,
-                    attn_out: linear(&a.pp("output.dense"), h, h)?,
+                    qkv: Tensor::cat(&[(wq * scale)?, wk, wv], 0)?
+                        .t()?
+                        .contiguous()?,
+                    qkv_bias: Tensor::cat(&[(bq * scale)?, bk, bv], 0)?.to_vec1()?,
+                    attn_out: wo.t()?.contiguous()?,
+                    attn_out_bias: bo.to_vec1()?,
                     attn_norm: norm(&a.pp("output.LayerNorm"), h, cfg.layer_norm_eps)?,
-                    intermediate: linear(&l.pp("intermediate.dense"), h, cfg.intermediate_size)?,
-                    output: linear(&l.pp("output.dense"), cfg.intermediate_size, h)?,
+                    intermediate: wi.t()?.contiguous()?,
+                    intermediate_bias: bi.to_vec1()?,
+                    output: wout.t()?.contiguous()?,
+                    output_bias: bout.to_vec1()?,
                     out_norm: norm(&l.pp("output.LayerNorm"), h, cfg.layer_norm_eps)?,
                 });
             }
@@ -197,43 +217,44 @@ impl Bert {
             .forward(&ids)?
             .broadcast_add(&self.position.forward(&positions)?)?
             .broadcast_add(&self.token_type.forward(&types)?)?;
-        let mut x = self.emb_norm.forward(&x)?;
-        // Additive attention mask: 0 for tokens, a large negative for padding.
-        let padded = batch.iter().any(|s| s.len() != len);
-        let bias = if padded {
-            Some(((mask.ones_like()? - &mask)? * -1e30f64)?.reshape((b, 1, 1, len))?)
-        } else {
-            None
-        };
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        let x = self.emb_norm.forward(&x)?;
+        let lens: Vec<usize> = batch.iter().map(|s| s.len()).collect();
+        let (heads, hd, hidden) = (self.heads, self.head_dim, self.hidden);
+        let mut x = x.reshape((b * len, hidden))?;
         for layer in &self.layers {
-            let split = |t: Tensor| -> candle_core::Result<Tensor> {
-                t.reshape((b, len, self.heads, self.head_dim))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            let q = split((layer.query.forward(&x)? * scale)?)?;
-            let k = split(layer.key.forward(&x)?)?;
-            let v = split(layer.value.forward(&x)?)?;
-            let mut scores = q.matmul(&k.t()?.contiguous()?)?;
-            if let Some(bias) = &bias {
-                scores = scores.broadcast_add(bias)?;
-            }
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let ctx =
-                probs
-                    .matmul(&v)?
-                    .transpose(1, 2)?
-                    .contiguous()?
-                    .reshape((b, len, self.hidden))?;
-            let attn = layer
-                .attn_norm
-                .forward(&(layer.attn_out.forward(&ctx)? + &x)?)?;
-            let inter = layer.intermediate.forward(&attn)?.gelu_erf()?;
-            x = layer
-                .out_norm
-                .forward(&(layer.output.forward(&inter)? + &attn)?)?;
+            // [b·len, 3·hidden] → [3, b·heads, len, head_dim]: one copy for q, k and v.
+            let qkv = x.matmul(&layer.qkv)?;
+            qkv.inplace_op1(&kernels::Bias(&layer.qkv_bias))?;
+            let qkv = qkv
+                .reshape((b, len, 3, heads, hd))?
+                .permute((2, 0, 3, 1, 4))?
+                .contiguous()?
+                .reshape((3, b * heads, len, hd))?;
+            let q = qkv.get(0)?;
+            let k = qkv.get(1)?;
+            let v = qkv.get(2)?;
+            let probs = q.matmul(&k.t()?)?;
+            probs.inplace_op1(&kernels::MaskedSoftmax {
+                lens: &lens,
+                heads,
+                len,
+            })?;
+            let ctx = probs
+                .matmul(&v)?
+                .reshape((b, heads, len, hd))?
+                .transpose(1, 2)?
+                .contiguous()?
+                .reshape((b * len, hidden))?;
+            let attn = ctx.matmul(&layer.attn_out)?;
+            attn.inplace_op2(&x, &kernels::BiasResidual(&layer.attn_out_bias))?;
+            let attn = layer.attn_norm.forward(&attn)?;
+            let inter = attn.matmul(&layer.intermediate)?;
+            inter.inplace_op1(&kernels::BiasGelu(&layer.intermediate_bias))?;
+            let out = inter.matmul(&layer.output)?;
+            out.inplace_op2(&attn, &kernels::BiasResidual(&layer.output_bias))?;
+            x = layer.out_norm.forward(&out)?;
         }
+        let x = x.reshape((b, len, hidden))?;
         // Mean pooling over real tokens, then L2 normalisation.
         let m = mask.unsqueeze(D::Minus1)?;
         let summed = x.broadcast_mul(&m)?.sum(1)?;

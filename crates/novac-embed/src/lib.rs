@@ -37,7 +37,8 @@
 //!
 //! ## Modules
 //!
-//! * `tokenize`: word pieces and windows; `bert`: the encoder;
+//! * `tokenize`: word pieces and windows; `bert`: the encoder; `kernels`: its
+//!   vectorised GELU, softmax and bias steps;
 //!   `error`: [`LoadError`]; `digest`: the weights digest in [`BertEmbedder::model_id`].
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -45,6 +46,7 @@
 mod bert;
 mod digest;
 mod error;
+mod kernels;
 mod tokenize;
 
 pub use error::LoadError;

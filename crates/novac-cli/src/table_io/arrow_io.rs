@@ -361,7 +361,6 @@ impl Writer {
                 use parquet::file::properties::WriterProperties;
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                    .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
                     .build();
                 Writer::Parquet(parquet::arrow::ArrowWriter::try_new(
                     out,
@@ -380,7 +379,13 @@ impl Writer {
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
-            Writer::Parquet(w) => w.write(batch)?,
+            Writer::Parquet(w) => {
+                w.write(batch)?;
+                // Close the row group at ROW_GROUP_BYTES of buffered data.
+                if w.in_progress_size() >= ROW_GROUP_BYTES {
+                    w.flush()?;
+                }
+            }
             Writer::ArrowFile(w) => w.write(batch)?,
             Writer::ArrowStream(w) => w.write(batch)?,
         }
