@@ -146,10 +146,11 @@ impl LiteralDfa {
     /// Builds the DFA over `literals` (literal `i` is reported as `i`).
     /// With `ascii_case_insensitive`, ASCII letters match either case. The
     /// empty literal never matches (the keyword engine handles it apart).
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "dense-table construction over every literal byte and state: slots are state * stride + class with state < trans.len() / stride and class < stride (byte_classes), states index vectors sized to `states`"
-    )]
+    ///
+    /// Every table is read with `get()`: slots are `state * stride + class`
+    /// with `state < trans.len() / stride` and `class < stride`, and states
+    /// index vectors of `states` entries, so the fallbacks never run (a slot
+    /// out of the table would refuse the build as [`TooLarge`]: the NFA tier).
     pub(crate) fn build(
         literals: &[Vec<u8>],
         ascii_case_insensitive: bool,
@@ -179,24 +180,28 @@ impl LiteralDfa {
             }
             let mut state = 0usize;
             for &byte in literal {
-                let class = classes[byte as usize] as usize;
+                let class = usize::from(classes.get(usize::from(byte)).copied().unwrap_or(0));
                 let slot = state * stride + class;
-                if trans[slot] == NONE {
+                let mut target = trans.get(slot).copied().ok_or(TooLarge)?;
+                if target == NONE {
                     let next = trans.len() / stride;
                     if next >= max_states {
                         return Err(TooLarge);
                     }
-                    trans[slot] = next as u32;
+                    target = next as u32;
+                    if let Some(t) = trans.get_mut(slot) {
+                        *t = target;
+                    }
                     trans.resize(trans.len() + stride, NONE);
-                    edges.push((state as u32, class as u32, next as u32));
+                    edges.push((state as u32, class as u32, target));
                 }
-                state = trans[slot] as usize;
+                state = target as usize;
             }
             owner.push((state as u32, id as u32));
         }
         let states = trans.len() / stride;
         let (own_start, own_list) = group_by_state(states, &mut owner);
-        let ends_literal = |s: usize| own_start[s] != own_start[s + 1];
+        let ends_literal = |s: usize| own_start.get(s) != own_start.get(s + 1);
         let (child_start, children) = children_by_parent(states, &edges);
         let row_to_state = RowToState::new(stride);
 
@@ -210,34 +215,49 @@ impl LiteralDfa {
         let mut queue: Vec<u32> = Vec::with_capacity(states);
         let encode =
             |child: usize, failure: usize, fail: &mut [u32], out_link: &mut [u32]| -> u32 {
-                fail[child] = failure as u32;
+                if let Some(f) = fail.get_mut(child) {
+                    *f = failure as u32;
+                }
                 // The root ends no literal and has no link: depth 1 gets none.
-                out_link[child] = if ends_literal(failure) {
+                let link = if ends_literal(failure) {
                     failure as u32
                 } else {
-                    out_link[failure]
+                    out_link.get(failure).copied().unwrap_or(NONE)
                 };
-                let is_match = ends_literal(child) || out_link[child] != NONE;
+                if let Some(l) = out_link.get_mut(child) {
+                    *l = link;
+                }
+                let is_match = ends_literal(child) || link != NONE;
                 (child * stride) as u32 | if is_match { MATCH_FLAG } else { 0 }
             };
-        trans[..stride].fill(0); // the root, not a match state
-        for &(class, child) in &children[child_start[0] as usize..child_start[1] as usize] {
-            trans[class as usize] = encode(child as usize, 0, &mut fail, &mut out_link);
+        if let Some(root) = trans.get_mut(..stride) {
+            root.fill(0); // the root, not a match state
+        }
+        for &(class, child) in range_of(&child_start, &children, 0) {
+            let row = encode(child as usize, 0, &mut fail, &mut out_link);
+            if let Some(t) = trans.get_mut(class as usize) {
+                *t = row;
+            }
             queue.push(child);
         }
         let mut head = 0;
-        while head < queue.len() {
-            let state = queue[head] as usize;
+        while let Some(&state) = queue.get(head) {
+            let state = state as usize;
             head += 1;
-            let failure = fail[state] as usize;
+            let failure = fail.get(state).copied().unwrap_or(0) as usize;
+            // The failure state is shallower: its row is final and in the table.
             trans.copy_within(failure * stride..(failure + 1) * stride, state * stride);
-            let edges = child_start[state] as usize..child_start[state + 1] as usize;
-            for &(class, child) in &children[edges] {
+            for &(class, child) in range_of(&child_start, &children, state) {
                 let child = child as usize;
-                let via = trans[failure * stride + class as usize];
+                let via = trans
+                    .get(failure * stride + class as usize)
+                    .copied()
+                    .ok_or(TooLarge)?;
                 let child_failure = row_to_state.state(via & !MATCH_FLAG);
-                trans[state * stride + class as usize] =
-                    encode(child, child_failure, &mut fail, &mut out_link);
+                let row = encode(child, child_failure, &mut fail, &mut out_link);
+                if let Some(t) = trans.get_mut(state * stride + class as usize) {
+                    *t = row;
+                }
                 queue.push(child as u32);
             }
         }
@@ -456,13 +476,7 @@ impl LiteralDfa {
     /// The literals `state` ends itself (not along its dictionary links);
     /// `build` made `own_start` one entry longer than the states.
     fn own(&self, state: usize) -> &[u32] {
-        match (self.own_start.get(state), self.own_start.get(state + 1)) {
-            (Some(&s), Some(&e)) => self
-                .own_list
-                .get(s as usize..e as usize)
-                .unwrap_or_default(),
-            _ => &[],
-        }
+        range_of(&self.own_start, &self.own_list, state)
     }
 
     /// The start row, for stepping one byte at a time ([`LiteralDfa::next_row`]).
@@ -561,6 +575,16 @@ fn byte_classes(literals: &[Vec<u8>], fold: impl Fn(u8) -> u8) -> ([u8; 256], us
         *class = class_of_folded.get(folded).copied().unwrap_or(0);
     }
     (classes, next.max(1))
+}
+
+/// Entry `i`'s range of `list`, given per entry the start of its range plus
+/// a final end (as [`children_by_parent`] and [`group_by_state`] make them);
+/// empty for an entry that has none.
+fn range_of<'a, T>(starts: &[u32], list: &'a [T], i: usize) -> &'a [T] {
+    match (starts.get(i), starts.get(i + 1)) {
+        (Some(&s), Some(&e)) => list.get(s as usize..e as usize).unwrap_or_default(),
+        _ => &[],
+    }
 }
 
 /// Turns per-slot counts into range starts: each entry becomes the sum of
