@@ -185,13 +185,9 @@ impl KeywordEngine {
         self.patterns.len()
     }
 
-    /// The tier of a pattern.
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "build pushes one tier per pattern in id order; callers pass ids below len()"
-    )]
-    pub(crate) fn tier(&self, p: PatternId) -> &Tier {
-        &self.tiers[p.index()]
+    /// The tier of each pattern, in id order.
+    pub(crate) fn tiers(&self) -> &[Tier] {
+        &self.tiers
     }
 
     /// Approximate heap bytes used by the automata.
