@@ -346,10 +346,11 @@ impl KeywordHits {
     }
 
     pub(crate) fn span(&self, p: PatternId) -> Option<(usize, usize)> {
-        self.is_match(p).then(|| {
-            let (s, e) = self.spans[p.index()];
-            (s as usize, e as usize)
-        })
+        if !self.is_match(p) {
+            return None;
+        }
+        let &(s, e) = self.spans.get(p.index())?;
+        Some((s as usize, e as usize))
     }
 }
 

@@ -57,14 +57,6 @@ mod compiler;
 mod condition;
 mod engine_error;
 pub mod ir;
-#[cfg_attr(
-    not(test),
-    allow(
-        clippy::indexing_slicing,
-        clippy::string_slice,
-        reason = "the keyword engine (keywords.rs and its plan, build, scan, verify, atom_table, literal_dfa, required_chars, class_run children) indexes tables with ids made with those tables, in its hot loops; atoms, casefold, keyword_regex and pyre deny both again"
-    )
-)]
 mod keywords;
 pub mod limits;
 mod plugins;

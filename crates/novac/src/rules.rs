@@ -282,8 +282,8 @@ impl Rules {
             automaton_bytes: self.engine.memory_usage(),
             ..RulesStats::default()
         };
-        for i in 0..self.engine.len() {
-            match self.engine.tier(PatternId::new(i)) {
+        for tier in self.engine.tiers() {
+            match tier {
                 Tier::FoldedLiteral | Tier::Empty => s.folded_literals += 1,
                 Tier::ExactLiteral => s.exact_literals += 1,
                 Tier::ExactRegex => s.exact_regexes += 1,

@@ -22,9 +22,11 @@ impl AtomTable {
 
     pub(super) fn push(&mut self, atom: Vec<u8>, trigger: Trigger) {
         let id = self.intern(atom);
-        let list = &mut self.triggers[id as usize];
-        if !list.contains(&trigger) {
-            list.push(trigger);
+        // `intern` made `id` with its trigger list: always found.
+        if let Some(list) = self.triggers.get_mut(id as usize) {
+            if !list.contains(&trigger) {
+                list.push(trigger);
+            }
         }
     }
 
@@ -32,7 +34,10 @@ impl AtomTable {
     pub(super) fn finish(self) -> (Vec<Vec<u8>>, Triggers) {
         let mut atoms = vec![Vec::new(); self.atoms.len()];
         for (atom, id) in self.ids {
-            atoms[id as usize] = atom;
+            // Ids are 0..len, made by `intern`: always found.
+            if let Some(slot) = atoms.get_mut(id as usize) {
+                *slot = atom;
+            }
         }
         let mut starts = Vec::with_capacity(self.triggers.len() + 1);
         let mut list = Vec::new();
@@ -47,7 +52,12 @@ impl AtomTable {
 
 impl Triggers {
     pub(super) fn of(&self, atom: usize) -> &[Trigger] {
-        &self.list[self.starts[atom] as usize..self.starts[atom + 1] as usize]
+        // `finish` made one start per atom plus the end: an atom id of the
+        // same table always finds its range (once per hit, not per byte).
+        match (self.starts.get(atom), self.starts.get(atom + 1)) {
+            (Some(&s), Some(&e)) => self.list.get(s as usize..e as usize).unwrap_or_default(),
+            _ => &[],
+        }
     }
 
     #[cfg(test)]

@@ -185,9 +185,9 @@ impl KeywordEngine {
         self.patterns.len()
     }
 
-    /// The tier of a pattern.
-    pub(crate) fn tier(&self, p: PatternId) -> &Tier {
-        &self.tiers[p.index()]
+    /// The tier of each pattern, in id order.
+    pub(crate) fn tiers(&self) -> &[Tier] {
+        &self.tiers
     }
 
     /// Approximate heap bytes used by the automata.
@@ -290,6 +290,14 @@ impl Tiering {
         Ok(())
     }
 
+    /// Records the group mask of a unit (a pattern id, or a branch unit
+    /// pushed in `add_plan`); the vector holds one entry per unit made.
+    fn set_groups_needed(&mut self, unit: usize, mask: u8) {
+        if let Some(slot) = self.groups_needed.get_mut(unit) {
+            *slot = mask;
+        }
+    }
+
     /// Places a regex by its plan: the tier, and the atoms of each required
     /// group in the automaton the plan names.
     fn add_plan(&mut self, id: PatternId, plan: RegexPlan, case_insensitive: bool) {
@@ -309,7 +317,7 @@ impl Tiering {
                 } else {
                     groups.iter().map(|g| lowered_set(g)).collect()
                 };
-                self.groups_needed[i] = match lowered {
+                let mask = match lowered {
                     Some(lowered) => add_groups(
                         lowered.into_iter(),
                         id,
@@ -325,6 +333,7 @@ impl Tiering {
                         &mut self.exact_lits,
                     ),
                 };
+                self.set_groups_needed(i, mask);
                 self.tiers.push(if exact {
                     Tier::ExactRegex
                 } else {
@@ -333,8 +342,8 @@ impl Tiering {
             }
             RegexPlan::FoldedAtoms { literals, also } => {
                 let groups = std::iter::once(literals).chain(also);
-                self.groups_needed[i] =
-                    add_groups(groups, id, id.raw(), false, &mut self.folded_lits);
+                let mask = add_groups(groups, id, id.raw(), false, &mut self.folded_lits);
+                self.set_groups_needed(i, mask);
                 self.folded_regexes.push(id);
                 self.tiers.push(Tier::FoldedAtomRegex);
             }
@@ -347,8 +356,9 @@ impl Tiering {
                         self.groups_needed.push(1);
                         (self.groups_needed.len() - 1) as u32
                     };
-                    self.groups_needed[unit as usize] =
+                    let mask =
                         add_groups(groups.into_iter(), id, unit, false, &mut self.folded_lits);
+                    self.set_groups_needed(unit as usize, mask);
                 }
                 if case_insensitive {
                     self.folded_regexes.push(id);

@@ -46,7 +46,8 @@ pub(crate) struct ClassRun {
 /// testing (see the module docs).
 pub(crate) fn required_run(hir: &Hir) -> Option<ClassRun> {
     let run = longest(hir)?;
-    (run.len >= MIN_RUN && !run.accepts[usize::from(b' ')]).then_some(run)
+    let accepts_space = run.accepts.get(usize::from(b' ')).copied().unwrap_or(true);
+    (run.len >= MIN_RUN && !accepts_space).then_some(run)
 }
 
 /// The longest required run, of any length and class.
@@ -77,7 +78,7 @@ fn longest(hir: &Hir) -> Option<ClassRun> {
             // Every branch needs a run: a run of the shortest length, over
             // the union of the classes.
             let mut union = longest(branches.first()?)?;
-            for branch in &branches[1..] {
+            for branch in branches.iter().skip(1) {
                 let run = longest(branch)?;
                 union.len = union.len.min(run.len);
                 for (a, b) in union.accepts.iter_mut().zip(run.accepts) {
@@ -108,17 +109,21 @@ fn accepted_bytes(class: &Class) -> [bool; 256] {
         Class::Unicode(class) => {
             for r in class.ranges() {
                 let (start, end) = (u32::from(r.start()), u32::from(r.end()));
-                for b in start..=end.min(0x7f) {
-                    accepts[b as usize] = true;
+                if let Some(ascii) = accepts.get_mut(start as usize..=end.min(0x7f) as usize) {
+                    ascii.fill(true);
                 }
                 if end >= 0x80 {
-                    accepts[0x80..].fill(true);
+                    if let Some(high) = accepts.get_mut(0x80..) {
+                        high.fill(true);
+                    }
                 }
             }
         }
         Class::Bytes(class) => {
             for r in class.ranges() {
-                accepts[usize::from(r.start())..=usize::from(r.end())].fill(true);
+                if let Some(run) = accepts.get_mut(usize::from(r.start())..=usize::from(r.end())) {
+                    run.fill(true);
+                }
             }
         }
     }
@@ -127,6 +132,10 @@ fn accepted_bytes(class: &Class) -> [bool; 256] {
 
 impl ClassRun {
     /// Whether `haystack` holds `len` accepted bytes in a row.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "per-byte loop: every i is at most last = start + len - 1 < haystack.len() (loop test, len >= MIN_RUN), and a u8 indexes the 256 accepts"
+    )]
     pub(crate) fn occurs(&self, haystack: &[u8]) -> bool {
         let len = self.len as usize;
         let accepts = |i: usize| self.accepts[usize::from(haystack[i])];

@@ -87,7 +87,9 @@ impl Marks {
         let words = len.div_ceil(64);
         if self.bits.len() == words {
             for &i in &self.set {
-                self.bits[i as usize / 64] = 0;
+                if let Some(word) = self.bits.get_mut(i as usize / 64) {
+                    *word = 0;
+                }
             }
         } else {
             self.bits.clear();
@@ -97,17 +99,23 @@ impl Marks {
     }
 
     pub(crate) fn get(&self, i: usize) -> bool {
-        self.bits[i / 64] & (1 << (i % 64)) != 0
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// Sets bit `i`; whether it was clear.
     pub(crate) fn mark(&mut self, i: usize) -> bool {
-        if self.get(i) {
-            return false;
+        // `reset` sized the set to the automaton's states; a state out of
+        // it is never marked (and so reports as clear: nothing is skipped).
+        match self.bits.get_mut(i / 64) {
+            Some(word) if *word & (1 << (i % 64)) == 0 => {
+                *word |= 1 << (i % 64);
+                self.set.push(i as u32);
+                true
+            }
+            _ => false,
         }
-        self.bits[i / 64] |= 1 << (i % 64);
-        self.set.push(i as u32);
-        true
     }
 }
 
@@ -138,6 +146,11 @@ impl LiteralDfa {
     /// Builds the DFA over `literals` (literal `i` is reported as `i`).
     /// With `ascii_case_insensitive`, ASCII letters match either case. The
     /// empty literal never matches (the keyword engine handles it apart).
+    ///
+    /// Every table is read with `get()`: slots are `state * stride + class`
+    /// with `state < trans.len() / stride` and `class < stride`, and states
+    /// index vectors of `states` entries, so the fallbacks never run (a slot
+    /// out of the table would refuse the build as [`TooLarge`]: the NFA tier).
     pub(crate) fn build(
         literals: &[Vec<u8>],
         ascii_case_insensitive: bool,
@@ -167,24 +180,28 @@ impl LiteralDfa {
             }
             let mut state = 0usize;
             for &byte in literal {
-                let class = classes[byte as usize] as usize;
+                let class = usize::from(classes.get(usize::from(byte)).copied().unwrap_or(0));
                 let slot = state * stride + class;
-                if trans[slot] == NONE {
+                let mut target = trans.get(slot).copied().ok_or(TooLarge)?;
+                if target == NONE {
                     let next = trans.len() / stride;
                     if next >= max_states {
                         return Err(TooLarge);
                     }
-                    trans[slot] = next as u32;
+                    target = next as u32;
+                    if let Some(t) = trans.get_mut(slot) {
+                        *t = target;
+                    }
                     trans.resize(trans.len() + stride, NONE);
-                    edges.push((state as u32, class as u32, next as u32));
+                    edges.push((state as u32, class as u32, target));
                 }
-                state = trans[slot] as usize;
+                state = target as usize;
             }
             owner.push((state as u32, id as u32));
         }
         let states = trans.len() / stride;
         let (own_start, own_list) = group_by_state(states, &mut owner);
-        let ends_literal = |s: usize| own_start[s] != own_start[s + 1];
+        let ends_literal = |s: usize| own_start.get(s) != own_start.get(s + 1);
         let (child_start, children) = children_by_parent(states, &edges);
         let row_to_state = RowToState::new(stride);
 
@@ -198,34 +215,49 @@ impl LiteralDfa {
         let mut queue: Vec<u32> = Vec::with_capacity(states);
         let encode =
             |child: usize, failure: usize, fail: &mut [u32], out_link: &mut [u32]| -> u32 {
-                fail[child] = failure as u32;
+                if let Some(f) = fail.get_mut(child) {
+                    *f = failure as u32;
+                }
                 // The root ends no literal and has no link: depth 1 gets none.
-                out_link[child] = if ends_literal(failure) {
+                let link = if ends_literal(failure) {
                     failure as u32
                 } else {
-                    out_link[failure]
+                    out_link.get(failure).copied().unwrap_or(NONE)
                 };
-                let is_match = ends_literal(child) || out_link[child] != NONE;
+                if let Some(l) = out_link.get_mut(child) {
+                    *l = link;
+                }
+                let is_match = ends_literal(child) || link != NONE;
                 (child * stride) as u32 | if is_match { MATCH_FLAG } else { 0 }
             };
-        trans[..stride].fill(0); // the root, not a match state
-        for &(class, child) in &children[child_start[0] as usize..child_start[1] as usize] {
-            trans[class as usize] = encode(child as usize, 0, &mut fail, &mut out_link);
+        if let Some(root) = trans.get_mut(..stride) {
+            root.fill(0); // the root, not a match state
+        }
+        for &(class, child) in range_of(&child_start, &children, 0) {
+            let row = encode(child as usize, 0, &mut fail, &mut out_link);
+            if let Some(t) = trans.get_mut(class as usize) {
+                *t = row;
+            }
             queue.push(child);
         }
         let mut head = 0;
-        while head < queue.len() {
-            let state = queue[head] as usize;
+        while let Some(&state) = queue.get(head) {
+            let state = state as usize;
             head += 1;
-            let failure = fail[state] as usize;
+            let failure = fail.get(state).copied().unwrap_or(0) as usize;
+            // The failure state is shallower: its row is final and in the table.
             trans.copy_within(failure * stride..(failure + 1) * stride, state * stride);
-            let edges = child_start[state] as usize..child_start[state + 1] as usize;
-            for &(class, child) in &children[edges] {
+            for &(class, child) in range_of(&child_start, &children, state) {
                 let child = child as usize;
-                let via = trans[failure * stride + class as usize];
+                let via = trans
+                    .get(failure * stride + class as usize)
+                    .copied()
+                    .ok_or(TooLarge)?;
                 let child_failure = row_to_state.state(via & !MATCH_FLAG);
-                trans[state * stride + class as usize] =
-                    encode(child, child_failure, &mut fail, &mut out_link);
+                let row = encode(child, child_failure, &mut fail, &mut out_link);
+                if let Some(t) = trans.get_mut(state * stride + class as usize) {
+                    *t = row;
+                }
                 queue.push(child as u32);
             }
         }
@@ -280,9 +312,14 @@ impl LiteralDfa {
         let step = |at, byte| self.step(at, byte);
         let both = (mid.min(n - from)) / 4 * 4;
         let (mut a, mut b) = (0u32, 0u32);
-        let first = haystack[..both].chunks_exact(4);
-        let other = haystack[from..from + both].chunks_exact(4);
+        // both <= mid < n and from + both <= n: every range below is in bounds.
+        let first = haystack.get(..both).unwrap_or_default().chunks_exact(4);
+        let other = haystack
+            .get(from..from + both)
+            .unwrap_or_default()
+            .chunks_exact(4);
         for (i, (x, y)) in first.zip(other).enumerate() {
+            let (x, y) = (four(x), four(y));
             let (a1, b1) = (step(a, x[0]), step(b, y[0]));
             let (a2, b2) = (step(a1, x[1]), step(b1, y[1]));
             let (a3, b3) = (step(a2, x[2]), step(b2, y[2]));
@@ -299,11 +336,21 @@ impl LiteralDfa {
             (a, b) = (a4, b4);
         }
         // The rest of each stream, one byte at a time.
-        for (k, &byte) in haystack[both..mid].iter().enumerate() {
+        for (k, &byte) in haystack
+            .get(both..mid)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             a = step(a, byte);
             self.entered(a, both + k + 1, seen, &mut found);
         }
-        for (k, &byte) in haystack[from + both..].iter().enumerate() {
+        for (k, &byte) in haystack
+            .get(from + both..)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             b = step(b, byte);
             self.entered_later(b, from + both + k + 1, mid, second, later);
         }
@@ -316,6 +363,10 @@ impl LiteralDfa {
 
     /// The row after `byte` from row `at`.
     #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "per-byte transition: rows are multiples of stride below trans.len() (build), and a class is below stride"
+    )]
     fn step(&self, at: u32, byte: u8) -> u32 {
         self.trans[(at & !MATCH_FLAG) as usize + self.classes[byte as usize] as usize]
     }
@@ -353,6 +404,7 @@ impl LiteralDfa {
         let mut chunks = haystack.chunks_exact(4);
         let (mut at, mut end) = (0u32, 0usize);
         for chunk in &mut chunks {
+            let chunk = four(chunk);
             let s1 = step(at, chunk[0]);
             let s2 = step(s1, chunk[1]);
             let s3 = step(s2, chunk[2]);
@@ -403,12 +455,13 @@ impl LiteralDfa {
     ) {
         loop {
             seen.mark(state);
-            let own = self.own_start[state] as usize..self.own_start[state + 1] as usize;
-            for &literal in &self.own_list[own] {
+            for &literal in self.own(state) {
                 let literal = literal as usize;
-                found(literal, end - self.lens[literal] as usize, end);
+                if let Some(&len) = self.lens.get(literal) {
+                    found(literal, end - len as usize, end);
+                }
             }
-            match self.out_link[state] {
+            match self.out_link.get(state).copied().unwrap_or(NONE) {
                 NONE => return,
                 next => {
                     state = next as usize;
@@ -418,6 +471,12 @@ impl LiteralDfa {
                 }
             }
         }
+    }
+
+    /// The literals `state` ends itself (not along its dictionary links);
+    /// `build` made `own_start` one entry longer than the states.
+    fn own(&self, state: usize) -> &[u32] {
+        range_of(&self.own_start, &self.own_list, state)
     }
 
     /// The start row, for stepping one byte at a time ([`LiteralDfa::next_row`]).
@@ -441,9 +500,8 @@ impl LiteralDfa {
         }
         let mut state = self.row_to_state.state(row & !MATCH_FLAG);
         loop {
-            let own = self.own_start[state] as usize..self.own_start[state + 1] as usize;
-            out.extend_from_slice(&self.own_list[own]);
-            match self.out_link[state] {
+            out.extend_from_slice(self.own(state));
+            match self.out_link.get(state).copied().unwrap_or(NONE) {
                 NONE => return,
                 next => state = next as usize,
             }
@@ -497,23 +555,56 @@ fn byte_classes(literals: &[Vec<u8>], fold: impl Fn(u8) -> u8) -> ([u8; 256], us
     let mut used = [false; 256];
     for literal in literals {
         for &byte in literal {
-            used[fold(byte) as usize] = true;
+            if let Some(u) = used.get_mut(usize::from(fold(byte))) {
+                *u = true;
+            }
         }
     }
     let mut class_of_folded = [0u8; 256];
     let others = used.iter().any(|u| !u);
     let mut next = usize::from(others); // class 0: every byte in no literal
-    for (byte, &u) in used.iter().enumerate() {
+    for (class, &u) in class_of_folded.iter_mut().zip(&used) {
         if u {
-            class_of_folded[byte] = next as u8;
+            *class = next as u8;
             next += 1;
         }
     }
     let mut classes = [0u8; 256];
     for (byte, class) in classes.iter_mut().enumerate() {
-        *class = class_of_folded[fold(byte as u8) as usize];
+        let folded = usize::from(fold(byte as u8));
+        *class = class_of_folded.get(folded).copied().unwrap_or(0);
     }
     (classes, next.max(1))
+}
+
+/// Entry `i`'s range of `list`, given per entry the start of its range plus
+/// a final end (as [`children_by_parent`] and [`group_by_state`] make them);
+/// empty for an entry that has none.
+fn range_of<'a, T>(starts: &[u32], list: &'a [T], i: usize) -> &'a [T] {
+    match (starts.get(i), starts.get(i + 1)) {
+        (Some(&s), Some(&e)) => list.get(s as usize..e as usize).unwrap_or_default(),
+        _ => &[],
+    }
+}
+
+/// Turns per-slot counts into range starts: each entry becomes the sum of
+/// itself and all before it (entry 0 stays 0: no count lands there).
+fn running_sum(counts: &mut [u32]) {
+    let mut sum = 0;
+    for c in counts {
+        sum += *c;
+        *c = sum;
+    }
+}
+
+/// The four bytes of a `chunks_exact(4)` chunk, for the unrolled scan loops.
+#[inline(always)]
+#[allow(
+    clippy::indexing_slicing,
+    reason = "per-byte scan: chunks_exact(4) yields slices of exactly four bytes"
+)]
+fn four(chunk: &[u8]) -> [u8; 4] {
+    [chunk[0], chunk[1], chunk[2], chunk[3]]
 }
 
 /// The trie edges grouped by parent: per state the start of its range in
@@ -521,17 +612,21 @@ fn byte_classes(literals: &[Vec<u8>], fold: impl Fn(u8) -> u8) -> ([u8; 256], us
 fn children_by_parent(states: usize, edges: &[(u32, u32, u32)]) -> (Vec<u32>, Vec<(u32, u32)>) {
     let mut starts = vec![0u32; states + 1];
     for &(parent, _, _) in edges {
-        starts[parent as usize + 1] += 1;
+        if let Some(count) = starts.get_mut(parent as usize + 1) {
+            *count += 1;
+        }
     }
-    for s in 0..states {
-        starts[s + 1] += starts[s];
-    }
+    running_sum(&mut starts);
     let mut next = starts.clone();
     let mut children = vec![(0, 0); edges.len()];
     for &(parent, class, child) in edges {
-        let at = &mut next[parent as usize];
-        children[*at as usize] = (class, child);
-        *at += 1;
+        // Parents are states and the counts above leave room for each edge.
+        if let Some(at) = next.get_mut(parent as usize) {
+            if let Some(slot) = children.get_mut(*at as usize) {
+                *slot = (class, child);
+            }
+            *at += 1;
+        }
     }
     (starts, children)
 }
@@ -542,11 +637,11 @@ fn group_by_state(states: usize, pairs: &mut [(u32, u32)]) -> (Vec<u32>, Vec<u32
     pairs.sort_unstable();
     let mut starts = vec![0u32; states + 1];
     for &(state, _) in pairs.iter() {
-        starts[state as usize + 1] += 1;
+        if let Some(count) = starts.get_mut(state as usize + 1) {
+            *count += 1;
+        }
     }
-    for s in 0..states {
-        starts[s + 1] += starts[s];
-    }
+    running_sum(&mut starts);
     (starts, pairs.iter().map(|&(_, literal)| literal).collect())
 }
 

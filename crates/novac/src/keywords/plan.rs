@@ -108,8 +108,14 @@ pub(super) fn lowered_set(set: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
 impl PlanCache {
     /// Records a plan computed earlier (compiled bundles store them; see `crate::bundle`).
     pub(crate) fn insert(&mut self, rust: String, case_insensitive: bool, plan: RegexPlan) {
-        self.plans.entry(rust).or_default()[usize::from(case_insensitive)] =
-            Some(Planned { plan, hir: None });
+        if let Some(slot) = self
+            .plans
+            .entry(rust)
+            .or_default()
+            .get_mut(usize::from(case_insensitive))
+        {
+            *slot = Some(Planned { plan, hir: None });
+        }
     }
 
     /// Removes and returns the plan of a regex and its parsed form, if
@@ -119,7 +125,11 @@ impl PlanCache {
         rust: &str,
         case_insensitive: bool,
     ) -> Option<(RegexPlan, Option<regex_syntax::hir::Hir>)> {
-        let planned = self.plans.get_mut(rust)?[usize::from(case_insensitive)].take()?;
+        let planned = self
+            .plans
+            .get_mut(rust)?
+            .get_mut(usize::from(case_insensitive))?
+            .take()?;
         Some((planned.plan, planned.hir))
     }
 
@@ -131,8 +141,11 @@ impl PlanCache {
         rust: &str,
         case_insensitive: bool,
     ) -> RegexPlan {
-        let slot =
-            &mut self.plans.entry(rust.to_string()).or_default()[usize::from(case_insensitive)];
+        let slots = self.plans.entry(rust.to_string()).or_default();
+        // Two slots (case-sensitive, case-insensitive): always found.
+        let Some(slot) = slots.get_mut(usize::from(case_insensitive)) else {
+            return plan_regex(&hir, rust, case_insensitive);
+        };
         if let Some(planned) = slot {
             return planned.plan.clone();
         }

@@ -154,7 +154,9 @@ impl AsciiTest {
             _ => {
                 let mut table = Box::new([false; 128]);
                 for (a, b) in ranges {
-                    table[usize::from(a)..=usize::from(b)].fill(true);
+                    if let Some(run) = table.get_mut(usize::from(a)..=usize::from(b)) {
+                        run.fill(true);
+                    }
                 }
                 AsciiTest::Table(table)
             }
@@ -199,7 +201,7 @@ impl CharPrefilter {
     /// A prefilter for the regexes whose sets are `sets` (the first
     /// [`CharPrefilter::MAX`]; any further ones are always candidates).
     pub(crate) fn new(sets: &[Option<ClassUnicode>]) -> CharPrefilter {
-        let sets = &sets[..sets.len().min(Self::MAX)];
+        let sets = sets.get(..Self::MAX).unwrap_or(sets);
         let mut bytes = [0u64; 256];
         let mut filtered = 0u64;
         let mut bounds = Vec::new();
@@ -210,13 +212,17 @@ impl CharPrefilter {
             for r in set.ranges() {
                 let (start, end) = (u32::from(r.start()), u32::from(r.end()));
                 for b in start..=end.min(0x7f) {
-                    bytes[b as usize] |= bit;
+                    if let Some(entry) = bytes.get_mut(b as usize) {
+                        *entry |= bit;
+                    }
                 }
                 if end >= 0x80 {
                     let start = start.max(0x80);
                     // UTF-8 lead bytes grow with the code point.
                     for b in lead_byte(start)..=lead_byte(end) {
-                        bytes[b as usize] = DECODE;
+                        if let Some(entry) = bytes.get_mut(usize::from(b)) {
+                            *entry = DECODE;
+                        }
                     }
                     bounds.push(start);
                     bounds.push(end + 1);
@@ -227,7 +233,8 @@ impl CharPrefilter {
         bounds.dedup();
         let mut ranges: Vec<(u32, u32, u64)> = Vec::new();
         for pair in bounds.windows(2) {
-            let (start, end) = (pair[0], pair[1] - 1);
+            let &[start, next] = pair else { continue };
+            let end = next - 1;
             let mask = sets
                 .iter()
                 .enumerate()
@@ -255,6 +262,16 @@ impl CharPrefilter {
         }
     }
 
+    /// The table entry of byte `b` (the per-byte lookup of [`Self::candidates`]).
+    #[inline(always)]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "per-byte lookup: a u8 always indexes the 256-entry byte table"
+    )]
+    fn entry(&self, b: u8) -> u64 {
+        self.bytes[usize::from(b)]
+    }
+
     /// The regexes that may match `text` (bit `i` = regex `i`): those with
     /// one of their characters in it, and those with no required set.
     /// `ascii`: `text.is_ascii()`.
@@ -276,11 +293,11 @@ impl CharPrefilter {
         let mut missing = self.filtered | DECODE;
         'blocks: for (n, block) in text.as_bytes().chunks(8).enumerate() {
             // One test per eight bytes: in most blocks no byte is of interest.
-            if block.iter().fold(0, |acc, &b| acc | self.bytes[b as usize]) & missing == 0 {
+            if block.iter().fold(0, |acc, &b| acc | self.entry(b)) & missing == 0 {
                 continue;
             }
             for (k, &b) in block.iter().enumerate() {
-                let entry = self.bytes[b as usize];
+                let entry = self.entry(b);
                 if entry & missing == 0 {
                     continue;
                 }

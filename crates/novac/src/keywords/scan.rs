@@ -28,7 +28,10 @@ pub(super) fn get_bit(bits: &[u64], i: usize) -> bool {
 }
 
 pub(super) fn set_bit(bits: &mut [u64], i: usize) -> bool {
-    let word = &mut bits[i / 64];
+    // The bit sets are sized to the engine's patterns at the start of each scan.
+    let Some(word) = bits.get_mut(i / 64) else {
+        return false;
+    };
     let was = *word & (1 << (i % 64)) != 0;
     *word |= 1 << (i % 64);
     !was
@@ -50,7 +53,9 @@ impl KeywordEngine {
         hits.list.clear();
         hits.groups.resize(self.groups_needed.len(), 0);
         for unit in hits.groups_touched.drain(..) {
-            hits.groups[unit as usize] = 0;
+            if let Some(seen) = hits.groups.get_mut(unit as usize) {
+                *seen = 0;
+            }
         }
         hits.exact_wanted = false;
         hits.ascii = text.is_ascii();
@@ -150,8 +155,11 @@ impl KeywordEngine {
                     .unwrap_or_else(|| regex_automata::PatternSet::new(set.pattern_len()));
                 may.clear();
                 set.which_overlapping_matches(&regex_automata::Input::new(text), &mut may);
+                // The set holds one regex per atomless pattern, in order.
                 for i in may.iter().map(|i| i.as_usize()).filter(|&i| may_match(i)) {
-                    trigger_regex(hits, self.slow[i]);
+                    if let Some(&p) = self.slow.get(i) {
+                        trigger_regex(hits, p);
+                    }
                 }
                 hits.slow_may = Some(may);
                 return;
@@ -182,14 +190,16 @@ impl KeywordEngine {
     /// The translated source and case-insensitivity of each atomless regex
     /// (`None` for a pattern that is not a regex, which cannot happen).
     fn slow_sources(&self) -> impl Iterator<Item = Option<(&str, bool)>> {
-        self.slow.iter().map(|p| match &self.patterns[p.index()] {
-            KeywordPattern::Regex {
-                rust,
-                case_insensitive,
-                ..
-            } => Some((rust.as_str(), *case_insensitive)),
-            KeywordPattern::Literal { .. } => None,
-        })
+        self.slow
+            .iter()
+            .map(|p| match self.patterns.get(p.index()) {
+                Some(KeywordPattern::Regex {
+                    rust,
+                    case_insensitive,
+                    ..
+                }) => Some((rust.as_str(), *case_insensitive)),
+                Some(KeywordPattern::Literal { .. }) | None => None,
+            })
     }
 
     /// The regex set over the relaxed atomless regexes (None if it does not build).
@@ -208,12 +218,18 @@ impl KeywordEngine {
     fn atom_hit(&self, hits: &mut KeywordHits, trigger: Trigger, end: u32) {
         let p = trigger.pattern;
         let unit = trigger.unit as usize;
-        let needed = self.groups_needed[unit];
+        // Units are made with their entries in `groups_needed` (build) and
+        // `hits.groups` (sized at the start of the scan); were one missing,
+        // triggering is the safe answer: verification decides.
+        let needed = self.groups_needed.get(unit).copied().unwrap_or(1);
         if needed == 1 {
             trigger_regex_at(hits, p, end);
             return;
         }
-        let seen = &mut hits.groups[unit];
+        let Some(seen) = hits.groups.get_mut(unit) else {
+            trigger_regex_at(hits, p, end);
+            return;
+        };
         if *seen == 0 {
             hits.groups_touched.push(trigger.unit);
         }
@@ -225,7 +241,9 @@ impl KeywordEngine {
 
     pub(super) fn record(&self, hits: &mut KeywordHits, p: PatternId, start: usize, end: usize) {
         if set_bit(&mut hits.matched, p.index()) {
-            hits.spans[p.index()] = (start as u32, end as u32);
+            if let Some(span) = hits.spans.get_mut(p.index()) {
+                *span = (start as u32, end as u32);
+            }
             hits.list.push(p);
         }
     }
@@ -234,10 +252,8 @@ impl KeywordEngine {
     fn map_folded_spans(&self, text: &str, hits: &mut KeywordHits, found: &[PatternId]) {
         let mut offsets: Vec<usize> = found
             .iter()
-            .flat_map(|p| {
-                let (s, e) = hits.spans[p.index()];
-                [s as usize, e as usize]
-            })
+            .filter_map(|p| hits.spans.get(p.index()))
+            .flat_map(|&(s, e)| [s as usize, e as usize])
             .collect();
         offsets.sort_unstable();
         offsets.dedup();
@@ -246,10 +262,13 @@ impl KeywordEngine {
             offsets
                 .binary_search(&(o as usize))
                 .ok()
-                .map_or(o as usize, |i| mapped[i])
+                .and_then(|i| mapped.get(i).copied())
+                .unwrap_or(o as usize)
         };
         for p in found {
-            let (s, e) = hits.spans[p.index()];
+            let Some(&(s, e)) = hits.spans.get(p.index()) else {
+                continue;
+            };
             let (ms, me) = (lookup(s), lookup(e));
             // An end inside a multi-byte lowering maps to that character's start: include it.
             let me = if me <= ms {
@@ -257,7 +276,9 @@ impl KeywordEngine {
             } else {
                 me
             };
-            hits.spans[p.index()] = (ms as u32, me as u32);
+            if let Some(span) = hits.spans.get_mut(p.index()) {
+                *span = (ms as u32, me as u32);
+            }
         }
     }
 }

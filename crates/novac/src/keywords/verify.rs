@@ -17,7 +17,9 @@ impl KeywordEngine {
     pub(crate) fn resolve(&self, text: &str, p: PatternId, hits: &mut KeywordHits) -> bool {
         let i = p.index();
         if get_bit(&hits.pending, i) {
-            hits.pending[i / 64] &= !(1 << (i % 64));
+            if let Some(word) = hits.pending.get_mut(i / 64) {
+                *word &= !(1 << (i % 64));
+            }
             self.verify(text, p, hits);
         }
         hits.is_match(p)
@@ -42,7 +44,7 @@ impl KeywordEngine {
             // A regex that needs a long run of class characters (base64, hex
             // keys) cannot match where there is none (class_run).
             if let Some(run) = verifier.class_run() {
-                if !run.occurs(&text.as_bytes()[from..]) {
+                if !run.occurs(text.as_bytes().get(from..).unwrap_or_default()) {
                     return;
                 }
             }
