@@ -7,7 +7,6 @@
 //! the text, so spans found in the lowered prompt are mapped back to the
 //! original with [`map_offsets`].
 
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
 /// Lower-cases `text` like Python's `str.lower()` into `out` (cleared first).
 ///
