@@ -70,7 +70,6 @@
 //! them `$malware_terms`) also get atom groups per branch from
 //! [`branch_groups`]. See the test `public_rule_regexes`.
 
-
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
 use regex_syntax::hir::{Hir, HirKind};
 

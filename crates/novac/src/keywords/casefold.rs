@@ -7,7 +7,6 @@
 //! the text, so spans found in the lowered prompt are mapped back to the
 //! original with [`map_offsets`].
 
-
 /// Lower-cases `text` like Python's `str.lower()` into `out` (cleared first).
 ///
 /// Character by character, with table-free fast paths for the scripts that

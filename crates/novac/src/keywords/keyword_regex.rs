@@ -7,7 +7,6 @@
 //! on `str` patterns; larger size limits than the `regex` defaults, because
 //! rule regexes such as a 400-name alternation exceed them).
 
-
 use novac_syntax::codes;
 use novac_syntax::{Diagnostic, Span};
 use regex_syntax::hir::{
