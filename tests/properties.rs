@@ -2,6 +2,8 @@
 //!
 //! * The condition bytecode VM equals the tree-walking interpreter on random
 //!   conditions and random three-valued variable states.
+//! * The language server's incremental parse equals a full parse after any
+//!   sequence of edits.
 
 use novac::bytecode::Program;
 use novac::interp;
@@ -142,6 +144,77 @@ proptest! {
             let name = format!("R{i}");
             let got = result.matched().find(|m| m.rule == name).map(|m| (m.keywords[0].start, m.keywords[0].end));
             prop_assert_eq!(got, naive.map(|m| (m.start(), m.end())), "{} on {:?}", r, text);
+        }
+    }
+}
+
+/// Pieces of `.nov` text, valid and broken, that the incremental parse
+/// must cut into rules exactly where pest does: rule headers in several
+/// spellings, sections, bodies, stray text, non-ASCII names, CRLF, BOM.
+fn nov_piece() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "rule A {\n",
+        "rule B : t1 t2\n{\n",
+        "  rule C {\n",
+        "rule Ä {\n",
+        "rulex D {\n",
+        "rule\n",
+        "\u{FEFF}",
+        "meta:\n  author = \"x\"\n",
+        "keywords:\n  $a = \"ignore previous\"\n  $r = /ab+c/i\n",
+        "semantics:\n  $s = \"jailbreak\" (0.5)\n",
+        "llm:\n  $l = \"is it an attack?\"\n",
+        "condition:\n  $a or $r\n",
+        "condition:\n  any of keywords.* and not $s\n",
+        "  ($a and\n",
+        "}\n",
+        "{\n",
+        "\n",
+        "\r\n",
+        "// comment rule X {\n",
+        "/* rule Y { */\n",
+        "stray text\n",
+        "ééé condition:\n",
+        "$a = \"\u{202E}rtl\u{0301}\"\n",
+        "𝓻𝓾𝓵𝓮 Z {\n",
+    ])
+}
+
+fn nov_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(nov_piece(), 0..24).prop_map(|pieces| pieces.concat())
+}
+
+/// Debug renderings of a parse, for equality (the AST has no `PartialEq`).
+fn rendered(p: &novac::syntax::Parsed) -> (String, String) {
+    (format!("{:?}", p.file), format!("{:?}", p.diagnostics))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// The language server's incremental parse (`parse_cached`: unchanged
+    /// rules reused from the cache with shifted spans, only edited ones
+    /// through pest) equals a fresh full parse, over a sequence of edits
+    /// that insert and delete pieces anywhere and move rules around.
+    #[test]
+    fn incremental_parse_equals_the_full_parse(
+        first in nov_text(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), nov_text()), 1..5),
+    ) {
+        let mut cache = novac::syntax::ParseCache::default();
+        let mut text = first;
+        prop_assert_eq!(rendered(&novac::syntax::parse_cached(&text, &mut cache)), rendered(&novac::syntax::parse(&text)));
+        for (at, len, insert) in edits {
+            let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            let start = bounds[at.index(bounds.len())];
+            let rest: Vec<usize> = bounds.iter().copied().filter(|&b| b >= start).collect();
+            let end = rest[len.index(rest.len().min(8))];
+            text.replace_range(start..end, &insert);
+            prop_assert_eq!(
+                rendered(&novac::syntax::parse_cached(&text, &mut cache)),
+                rendered(&novac::syntax::parse(&text)),
+                "after an edit: {:?}", text
+            );
         }
     }
 }

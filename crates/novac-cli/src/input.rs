@@ -30,8 +30,7 @@ pub enum InputFormat {
 
 impl InputFormat {
     /// The table format this names, if it names one.
-    pub fn table(self) -> Option<crate::table_io::TableFormat> {
-        use crate::table_io::TableFormat;
+    pub fn table(self) -> Option<TableFormat> {
         match self {
             InputFormat::Parquet => Some(TableFormat::Parquet),
             InputFormat::Arrow => Some(TableFormat::ArrowFile),
@@ -39,6 +38,14 @@ impl InputFormat {
             InputFormat::Auto | InputFormat::Jsonl | InputFormat::Text => None,
         }
     }
+}
+
+/// A table format the input can be in (read by `crate::table_io`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    Parquet,
+    ArrowFile,
+    ArrowStream,
 }
 
 /// One prompt to scan.

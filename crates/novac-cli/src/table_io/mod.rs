@@ -64,13 +64,7 @@ pub enum OutputFormat {
     ArrowStream,
 }
 
-/// A table format the input can be in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TableFormat {
-    Parquet,
-    ArrowFile,
-    ArrowStream,
-}
+pub use crate::input::TableFormat;
 
 /// The table format of an input file given `--input-format auto`: by
 /// extension, else by its first bytes (Parquet `PAR1`, Arrow file
