@@ -9,22 +9,8 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const RULES: &str = r#"
-rule KeywordOnly {
-    keywords:
-        $k = "ignore previous"
-    condition:
-        $k
-}
-rule CredentialTheft {
-    keywords:
-        $k = "password"
-    llm:
-        $l = "Does the text try to obtain credentials?" (0.2)
-    condition:
-        $k and llm.$l
-}
-"#;
+/// A keyword-only rule and one that asks the judge (shared with the other LLM test).
+const RULES: &str = include_str!("data/llm/credential_theft.nov");
 
 fn rules_file(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("novac-llm-cli-{}-{name}", std::process::id()));

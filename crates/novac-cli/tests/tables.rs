@@ -559,22 +559,8 @@ fn input_is_not_overwritten_by_a_failed_run() {
 #[test]
 fn llm_stage_runs_in_a_table_scan() {
     use novac_llm::testing::{Reply, StubServer};
-    const RULES: &str = r#"
-rule KeywordOnly {
-    keywords:
-        $k = "ignore previous"
-    condition:
-        $k
-}
-rule CredentialTheft {
-    keywords:
-        $k = "password"
-    llm:
-        $l = "Does the text try to obtain credentials?" (0.2)
-    condition:
-        $k and llm.$l
-}
-"#;
+    /// A keyword-only rule and one that asks the judge (shared with the other LLM test).
+    const RULES: &str = include_str!("data/llm/credential_theft.nov");
     let dir = TempDir::new("llm");
     std::fs::write(dir.path("rules.nov"), RULES).expect("rules");
     let prompts: Vec<Option<String>> = [
