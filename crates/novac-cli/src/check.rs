@@ -85,8 +85,10 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         Format::Human => {
             let color = crate::stdout_color();
             for report in reports {
+                let index = novac_syntax::LineIndex::new(&report.text);
                 for d in &report.diagnostics {
-                    writeln!(out, "{}\n", d.render(&report.origin, &report.text, color))?;
+                    let text = d.render_indexed(&report.origin, &report.text, &index, color);
+                    writeln!(out, "{text}\n")?;
                 }
             }
             writeln!(

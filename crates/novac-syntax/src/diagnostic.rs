@@ -100,6 +100,29 @@ impl Diagnostic {
     /// Renders the diagnostic like rustc: header, `--> file:line:col`, the
     /// source lines with carets, then `= help:` and `= note:` lines.
     pub fn render(&self, origin: &str, source: &str, color: bool) -> String {
+        self.render_lines(origin, source, None, color)
+    }
+
+    /// [`Diagnostic::render`] with the source's [`LineIndex`]: for rendering
+    /// many diagnostics of one large file (each then costs time in its own
+    /// lines only, not in the lines before it).
+    pub fn render_indexed(
+        &self,
+        origin: &str,
+        source: &str,
+        index: &LineIndex,
+        color: bool,
+    ) -> String {
+        self.render_lines(origin, source, Some(index), color)
+    }
+
+    fn render_lines(
+        &self,
+        origin: &str,
+        source: &str,
+        index: Option<&LineIndex>,
+        color: bool,
+    ) -> String {
         let level = match self.severity {
             Severity::Error => Level::Error,
             Severity::Warning => Level::Warning,
@@ -115,17 +138,50 @@ impl Diagnostic {
             }
             start..end
         };
-        let mut snippet = Snippet::source(source)
-            .line_start(1)
+        // Only the lines the labels cover go to the renderer, numbered from
+        // their place in the file: rendering a snippet costs time in its
+        // length, so a whole large file per diagnostic made `check` quadratic.
+        let spans = std::iter::once(self.primary.span)
+            .chain(self.secondary.iter().map(|l| l.span))
+            .map(clamp);
+        let (lo, hi) = spans.fold((source.len(), 0), |(lo, hi), r| {
+            (lo.min(r.start), hi.max(r.end))
+        });
+        let lo = lo.min(hi);
+        let window_start = source
+            .get(..lo)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let window_end = source
+            .get(hi..)
+            .and_then(|after| after.find('\n'))
+            .map_or(source.len(), |i| hi + i);
+        let window = source.get(window_start..window_end).unwrap_or(source);
+        let first_line = match index {
+            Some(index) => index.line_col(source, window_start).line,
+            None => {
+                1 + source
+                    .as_bytes()
+                    .get(..window_start)
+                    .map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+            }
+        };
+        let local = |span: Span| {
+            let r = clamp(span);
+            r.start.saturating_sub(window_start).min(window.len())
+                ..r.end.saturating_sub(window_start).min(window.len())
+        };
+        let mut snippet = Snippet::source(window)
+            .line_start(first_line)
             .origin(origin)
             .fold(true)
             .annotation(
                 level
-                    .span(clamp(self.primary.span))
+                    .span(local(self.primary.span))
                     .label(&self.primary.message),
             );
         for label in &self.secondary {
-            snippet = snippet.annotation(Level::Info.span(clamp(label.span)).label(&label.message));
+            snippet = snippet.annotation(Level::Info.span(local(label.span)).label(&label.message));
         }
         let mut message = level.title(&self.message).id(self.code).snippet(snippet);
         if let Some(help) = &self.help {
@@ -166,7 +222,7 @@ impl Diagnostic {
             })).collect::<Vec<_>>(),
             "help": self.help,
             "notes": self.notes,
-            "rendered": self.render(origin, source, false),
+            "rendered": self.render_indexed(origin, source, index, false),
         })
     }
 }

@@ -148,9 +148,10 @@ impl ReloadError {
         let mut out = self.to_string();
         if let ReloadError::Invalid { reports, .. } = self {
             for report in reports {
+                let index = novac_syntax::LineIndex::new(&report.text);
                 for d in report.diagnostics.iter().filter(|d| d.is_error()) {
                     out.push_str("\n\n");
-                    out.push_str(&d.render(&report.origin, &report.text, color));
+                    out.push_str(&d.render_indexed(&report.origin, &report.text, &index, color));
                 }
             }
         }

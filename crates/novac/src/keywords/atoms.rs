@@ -589,7 +589,7 @@ mod tests {
                 c["haystack"].as_str().expect("haystack"),
             );
             let ci = c["ignorecase"].as_bool().unwrap_or(false);
-            let rust = crate::keywords::pyre::translate(p)
+            let rust = crate::keywords::pyre::translate_for(p, ci)
                 .map(|t| t.pattern)
                 .expect("public regexes translate");
             let a = atoms(&rust, ci);

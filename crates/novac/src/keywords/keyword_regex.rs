@@ -37,7 +37,7 @@ pub(crate) fn check_regex(
                 .max(start + usize::from(start < python.len())),
         )
     };
-    let translated = match crate::keywords::pyre::translate(python) {
+    let translated = match crate::keywords::pyre::translate_for(python, case_insensitive) {
         Ok(t) => t,
         Err(e) => {
             use crate::keywords::pyre::TranslateErrorKind as K;

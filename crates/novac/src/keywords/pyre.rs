@@ -123,14 +123,29 @@ pub enum TranslateErrorKind {
 
 use TranslateErrorKind as K;
 
-/// Translates a Python 3.11 `re` pattern to Rust `regex` syntax.
+/// Translates a Python 3.11 `re` pattern to Rust `regex` syntax, for a
+/// case-sensitive search (the pattern's own `(?i)` still applies).
 pub fn translate(python_pattern: &str) -> Result<Translated, TranslateError> {
+    translate_for(python_pattern, false)
+}
+
+/// [`translate`], for a search that is case-insensitive when
+/// `case_insensitive` (the caller's `/i`). The output means the same either
+/// way; with the flag known, classes that hold `\w`, `\s` or `\d` are
+/// written already case-folded, as Python reads them (its categories never
+/// fold), so `regex-syntax` does not fold the Unicode classes again: that
+/// folding was over half of compiling a large rule set.
+pub fn translate_for(
+    python_pattern: &str,
+    case_insensitive: bool,
+) -> Result<Translated, TranslateError> {
     let mut parser = Parser::new(python_pattern);
     let ast = parser.parse()?;
     let mut em = Emitter {
         out: String::new(),
         notes: parser.notes,
         dollar_noted: false,
+        icase: case_insensitive || parser.global_i,
     };
     if parser.global_i {
         em.out.push_str("(?i)");
@@ -324,7 +339,7 @@ mod tests {
                 c["haystack"].as_str().expect("haystack"),
             );
             let ic = c["ignorecase"].as_bool().unwrap_or(false);
-            let t = translate(p);
+            let t = translate_for(p, ic);
             if c["error"].as_bool() == Some(true) {
                 let e = t
                     .err()

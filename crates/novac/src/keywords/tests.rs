@@ -5,7 +5,7 @@ use crate::limits::CompileLimits;
 use proptest::prelude::*;
 
 fn regex(body: &str, case_insensitive: bool) -> KeywordPattern {
-    let rust = crate::keywords::pyre::translate(body)
+    let rust = crate::keywords::pyre::translate_for(body, case_insensitive)
         .expect("translates")
         .pattern;
     KeywordPattern::Regex {

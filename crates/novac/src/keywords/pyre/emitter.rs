@@ -65,6 +65,8 @@ pub(super) struct Emitter {
     pub(super) out: String,
     pub(super) notes: Vec<String>,
     pub(super) dollar_noted: bool,
+    /// Case-insensitive here (the caller's `/i`, `(?i)`, or a scoped `(?i:…)`).
+    pub(super) icase: bool,
 }
 
 fn is_empty_node(n: &Node) -> bool {
@@ -92,10 +94,16 @@ impl Emitter {
                 }
             },
             Node::Dot(dotall) => self.out.push_str(if *dotall { "(?s:.)" } else { "." }),
+            // Python never case-folds a category: under `i` the class is
+            // written with folding off (same set, no Unicode folding work).
+            Node::Perl(p, false) if self.icase => {
+                let _ = write!(self.out, "(?-i:{})", perl_standalone(*p, false));
+            }
             Node::Perl(p, ascii) => self.out.push_str(perl_standalone(*p, *ascii)),
             Node::Class(negated, items) => self.class(*negated, items),
             Node::Assert(a) => self.assert(a, tail)?,
             Node::Group(kind, body) => {
+                let outer = self.icase;
                 match kind {
                     GroupKind::Capture(None) => self.out.push('('),
                     GroupKind::Capture(Some(name)) => {
@@ -103,10 +111,13 @@ impl Emitter {
                     }
                     GroupKind::NonCapture => self.out.push_str("(?:"),
                     GroupKind::Flags(f) => {
+                        self.icase = *f == "i";
                         let _ = write!(self.out, "(?{f}:");
                     }
                 }
-                self.emit(body, tail)?;
+                let emitted = self.emit(body, tail);
+                self.icase = outer;
+                emitted?;
                 self.out.push(')');
             }
             Node::Concat(items) => {
@@ -176,35 +187,60 @@ impl Emitter {
     }
 
     fn class(&mut self, negated: bool, items: &[Item]) {
+        if self.icase && items.iter().any(|i| matches!(i, Item::Perl(_, false))) {
+            return self.folded_class(negated, items);
+        }
         let mut body = String::new();
         for item in items {
             match *item {
                 Item::Perl(p, ascii) => body.push_str(perl_in_class(p, ascii)),
                 Item::Range(lo, hi) => {
-                    // Surrogates never occur in a Rust string: clip them away.
-                    let lo = if (0xD800..=0xDFFF).contains(&lo) {
-                        0xE000
-                    } else {
-                        lo
-                    };
-                    let hi = if (0xD800..=0xDFFF).contains(&hi) {
-                        0xD7FF
-                    } else {
-                        hi
-                    };
-                    let (Some(l), Some(h)) = (char::from_u32(lo), char::from_u32(hi)) else {
+                    let Some((l, h)) = clip_surrogates(lo, hi) else {
                         continue;
                     };
-                    if l <= h {
-                        push_char(&mut body, l);
-                        if h != l {
-                            body.push('-');
-                            push_char(&mut body, h);
-                        }
+                    push_char(&mut body, l);
+                    if h != l {
+                        body.push('-');
+                        push_char(&mut body, h);
                     }
                 }
             }
         }
+        self.push_class(negated, &body);
+    }
+
+    /// A case-insensitive class with Unicode `\w`/`\s`/`\d` items, as
+    /// Python matches it: its characters and ranges case-folded (here, with
+    /// the same simple folding `regex-syntax` would apply), its categories
+    /// not, the whole written with folding off.
+    fn folded_class(&mut self, negated: bool, items: &[Item]) {
+        use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
+        let mut body = String::new();
+        let mut chars = ClassUnicode::empty();
+        for item in items {
+            match *item {
+                Item::Perl(p, ascii) => body.push_str(perl_in_class(p, ascii)),
+                Item::Range(lo, hi) => {
+                    if let Some((l, h)) = clip_surrogates(lo, hi) {
+                        chars.push(ClassUnicodeRange::new(l, h));
+                    }
+                }
+            }
+        }
+        chars.case_fold_simple();
+        for r in chars.iter() {
+            push_char(&mut body, r.start());
+            if r.end() != r.start() {
+                body.push('-');
+                push_char(&mut body, r.end());
+            }
+        }
+        self.out.push_str("(?-i:");
+        self.push_class(negated, &body);
+        self.out.push(')');
+    }
+
+    fn push_class(&mut self, negated: bool, body: &str) {
         match (body.is_empty(), negated) {
             (true, false) => self.out.push_str(NEVER),
             (true, true) => self.out.push_str(ANY),
@@ -213,4 +249,21 @@ impl Emitter {
             }
         }
     }
+}
+
+/// A class range with surrogates clipped away (they never occur in a Rust
+/// string); `None` when nothing is left.
+fn clip_surrogates(lo: u32, hi: u32) -> Option<(char, char)> {
+    let lo = if (0xD800..=0xDFFF).contains(&lo) {
+        0xE000
+    } else {
+        lo
+    };
+    let hi = if (0xD800..=0xDFFF).contains(&hi) {
+        0xD7FF
+    } else {
+        hi
+    };
+    let (l, h) = (char::from_u32(lo)?, char::from_u32(hi)?);
+    (l <= h).then_some((l, h))
 }
