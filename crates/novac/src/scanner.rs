@@ -519,7 +519,11 @@ impl<'r> Scanner<'r> {
                     }
                     let value = found || self.decoded.contains(p);
                     self.state.set(v.index(), Truth::from_bool(value));
-                    verdict = rule.program.eval(&self.state, &mut self.stack);
+                    // A decided verdict stays decided (Kleene logic): run the
+                    // program again only while it is unknown.
+                    if verdict == Truth::Unknown {
+                        verdict = rule.program.eval(&self.state, &mut self.stack);
+                    }
                     if verdict == Truth::False && !self.options.debug {
                         break;
                     }
