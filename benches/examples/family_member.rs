@@ -184,6 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "atom_regexes": stats.atom_regexes,
             "slow_regexes": stats.slow_regexes,
             "automaton_bytes": stats.automaton_bytes,
+            "regex_bytes": stats.regex_bytes,
         },
     });
     println!("{out}");

@@ -190,6 +190,7 @@ fn scan_workload(
             "atom_regexes": stats.atom_regexes,
             "slow_regexes": stats.slow_regexes,
             "automaton_bytes": stats.automaton_bytes,
+            "regex_bytes": stats.regex_bytes,
         },
         "peak_rss_kb": peak_rss_kb(),
     }))

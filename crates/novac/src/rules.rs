@@ -203,6 +203,9 @@ pub struct RulesStats {
     pub slow_regexes: usize,
     /// Heap bytes of the automata.
     pub automaton_bytes: usize,
+    /// Heap bytes of the compiled regex verifiers (their NFAs, prefilters
+    /// and relaxed forms; not the lazy-DFA caches each scanning thread grows).
+    pub regex_bytes: usize,
 }
 
 impl Rules {
@@ -280,6 +283,7 @@ impl Rules {
             rules: self.rules.len(),
             patterns: self.engine.len(),
             automaton_bytes: self.engine.memory_usage(),
+            regex_bytes: self.engine.regex_memory_usage(),
             ..RulesStats::default()
         };
         for tier in self.engine.tiers() {

@@ -195,6 +195,20 @@ impl KeywordEngine {
         self.folded.as_ref().map_or(0, LiteralMatcher::memory_usage)
             + self.exact.as_ref().map_or(0, LiteralMatcher::memory_usage)
     }
+
+    /// Heap bytes of the compiled regex verifiers and the atomless regexes' set.
+    pub(crate) fn regex_memory_usage(&self) -> usize {
+        self.verifiers
+            .iter()
+            .flatten()
+            .map(crate::keywords::keyword_regex::LazyVerifier::memory_usage)
+            .sum::<usize>()
+            + self
+                .slow_set
+                .get()
+                .and_then(Option::as_ref)
+                .map_or(0, |r| r.memory_usage())
+    }
 }
 
 /// The engine's tables while patterns are placed in their tiers

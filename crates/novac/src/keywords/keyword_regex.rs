@@ -202,6 +202,21 @@ impl LazyVerifier {
             .map_err(Clone::clone)
     }
 
+    /// Heap bytes of what is compiled so far (regex and relaxed form).
+    pub(crate) fn memory_usage(&self) -> usize {
+        let regex = self
+            .regex
+            .get()
+            .and_then(|r| r.as_ref().ok())
+            .map_or(0, Verifier::memory_usage);
+        let relaxed = self
+            .relaxed
+            .get()
+            .and_then(Option::as_ref)
+            .map_or(0, Verifier::memory_usage);
+        regex + relaxed
+    }
+
     /// The compiled regex (compiling it now if needed).
     pub(crate) fn regex(&self) -> Result<&Verifier, &crate::engine_error::EngineError> {
         self.regex
