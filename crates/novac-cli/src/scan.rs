@@ -554,12 +554,12 @@ fn write_human(
             .and_then(|i| i.meta_value("severity"))
             .unwrap_or("");
         if r.matched {
-            let sev = if severity.is_empty() {
-                String::new()
+            write!(out, "{bold}{id}{reset}: {red}{}{reset}", r.rule)?;
+            if severity.is_empty() {
+                writeln!(out)?;
             } else {
-                format!(" [{severity}]")
-            };
-            writeln!(out, "{bold}{id}{reset}: {red}{}{reset}{sev}", r.rule)?;
+                writeln!(out, " [{severity}]")?;
+            }
         } else {
             writeln!(
                 out,
@@ -573,22 +573,14 @@ fn write_human(
             )?;
         }
         for k in &r.keywords {
-            writeln!(
-                out,
-                "    {} at {}..{}{}: {}",
-                k.var,
-                k.start,
-                k.end,
-                k.decoded
-                    .map(|e| format!(" (decoded {})", e.name()))
-                    .unwrap_or_default(),
-                context(
-                    &prompt.text,
-                    k.start,
-                    k.end,
-                    if color { (yellow, reset) } else { ("[", "]") }
-                )
-            )?;
+            write!(out, "    {} at {}..{}", k.var, k.start, k.end)?;
+            if let Some(e) = k.decoded {
+                write!(out, " (decoded {})", e.name())?;
+            }
+            out.write_all(b": ")?;
+            let marks = if color { (yellow, reset) } else { ("[", "]") };
+            write_context(out, &prompt.text, k.start, k.end, marks)?;
+            out.write_all(b"\n")?;
         }
         for s in &r.semantics {
             writeln!(
@@ -630,40 +622,92 @@ fn write_human(
     Ok(())
 }
 
-/// The match with up to 30 characters of context on each side, on one line.
-fn context(text: &str, start: usize, end: usize, (open, close): (&str, &str)) -> String {
-    let start = start.min(text.len());
-    let end = end.clamp(start, text.len());
-    let before: String = text
-        .get(..start)
-        .unwrap_or("")
-        .chars()
+/// The match with up to 30 characters of context on each side, on one line,
+/// written straight to `out` (human output writes one per matched keyword,
+/// hundreds per prompt on large rule sets: no allocation).
+fn write_context(
+    out: &mut impl Write,
+    text: &str,
+    start: usize,
+    end: usize,
+    (open, close): (&str, &str),
+) -> std::io::Result<()> {
+    let mut start = start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = end.clamp(start, text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    let before = text.get(..start).unwrap_or("");
+    let from = before
+        .char_indices()
         .rev()
         .take(30)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let after: String = text.get(end..).unwrap_or("").chars().take(30).collect();
-    let clean = |s: &str| s.replace(['\n', '\r', '\t'], " ");
-    let lead = if before.len() < start { "…" } else { "" };
-    let tail = if after.len() < text.len() - end {
-        "…"
-    } else {
-        ""
-    };
-    format!(
-        "{lead}{}{open}{}{close}{}{tail}",
-        clean(&before),
-        clean(text.get(start..end).unwrap_or("")),
-        clean(&after)
-    )
+        .last()
+        .map_or(start, |(i, _)| i);
+    let after = text.get(end..).unwrap_or("");
+    let to = after
+        .char_indices()
+        .nth(30)
+        .map_or(text.len(), |(i, _)| end + i);
+    if from > 0 {
+        out.write_all("…".as_bytes())?;
+    }
+    write_on_one_line(out, text.get(from..start).unwrap_or(""))?;
+    out.write_all(open.as_bytes())?;
+    write_on_one_line(out, text.get(start..end).unwrap_or(""))?;
+    out.write_all(close.as_bytes())?;
+    write_on_one_line(out, text.get(end..to).unwrap_or(""))?;
+    if to < text.len() {
+        out.write_all("…".as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `s` with newlines, carriage returns and tabs written as spaces.
+fn write_on_one_line(out: &mut impl Write, s: &str) -> std::io::Result<()> {
+    let mut pieces = s.split(['\n', '\r', '\t']);
+    if let Some(first) = pieces.next() {
+        out.write_all(first.as_bytes())?;
+    }
+    for piece in pieces {
+        out.write_all(b" ")?;
+        out.write_all(piece.as_bytes())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use novac::KeywordMatch;
+
+    fn context(text: &str, start: usize, end: usize) -> String {
+        let mut out = Vec::new();
+        write_context(&mut out, text, start, end, ("[", "]")).expect("writes to a Vec");
+        String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+    }
+
+    #[test]
+    fn context_is_one_line_with_up_to_30_characters_each_side() {
+        assert_eq!(context("ignore all", 0, 6), "[ignore] all");
+        assert_eq!(context("a\nb\tc\rd", 2, 3), "a [b] c d");
+        let long = format!("{}XY{}", "п".repeat(40), "中".repeat(40));
+        let start = "п".len() * 40;
+        assert_eq!(
+            context(&long, start, start + 2),
+            format!("…{}[XY]{}…", "п".repeat(30), "中".repeat(30))
+        );
+        let exact = format!("{}XY{}", "a".repeat(30), "b".repeat(30));
+        assert_eq!(
+            context(&exact, 30, 32),
+            format!("{}[XY]{}", "a".repeat(30), "b".repeat(30))
+        );
+        // Spans past the end or inside a character are clamped, never a panic.
+        assert_eq!(context("кот", 1, 99), "[кот]");
+    }
 
     fn rule(
         name: &str,
