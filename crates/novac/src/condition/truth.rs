@@ -73,6 +73,13 @@ impl VarState {
     /// Resets to all-false for `n` variables, reusing memory.
     pub fn reset(&mut self, n: usize) {
         let words = n.div_ceil(64).max(1);
+        // Run for every rule a prompt touches: the common case (same size
+        // as the last rule, one word) is two stores, not two `memset` calls.
+        if self.truth.len() == words && self.unknown.len() == words {
+            self.truth.fill(0);
+            self.unknown.fill(0);
+            return;
+        }
         self.truth.clear();
         self.truth.resize(words, 0);
         self.unknown.clear();
