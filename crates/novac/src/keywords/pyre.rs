@@ -9,7 +9,9 @@
 //! by step (same tokens, same errors) and an emitter that writes an
 //! equivalent Rust pattern. Case-insensitivity (`/.../i`) is *not* applied
 //! here: the caller sets `RegexBuilder::case_insensitive`, as Python passes
-//! `re.IGNORECASE`.
+//! `re.IGNORECASE`; [`translate_for`] is told of it, so that the classes
+//! Python never folds are written unfolded (which also spares `regex-syntax`
+//! folding Unicode classes, once over half of a large rule set's build).
 //!
 //! # What differs, and how it is handled
 //!
@@ -32,6 +34,7 @@
 //! | `(?a)` ASCII classes | — | `[0-9]`, `(?-i:[0-9A-Za-z_])`, `[\t\n\x0B\x0C\r ]`, `(?-u:\b)` |
 //! | `(?P<name>…)` | same, fewer name characters | kept, or renamed `_gN` (a note says so) |
 //! | `(?#…)` comments | — | dropped |
+//! | under `(?i)`/`re.IGNORECASE`, `\w` `\s` `\d` and their negations do not fold (a category is tested on the character itself, also inside a class) | a class folds as a whole | with the flag known ([`translate_for`]), written with folding off; a class with such an item gets its other characters folded here and is written whole with folding off |
 //!
 //! Rejected, because a linear-time engine cannot express them (the kinds of
 //! [`TranslateErrorKind`]): lookahead/lookbehind `(?=…)` `(?!…)` `(?<=…)`
