@@ -425,4 +425,81 @@ mod tests {
             }
         }
     }
+
+    /// Pieces of patterns with categories, classes with categories, scoped
+    /// flags and characters whose case folding is special.
+    const FOLD_PIECES: &[&str] = &[
+        r"\w",
+        r"\W",
+        r"\s",
+        r"\S",
+        r"\d",
+        r"\D",
+        r"[\w.-]",
+        r"[^\w]",
+        r"[\s\dk]",
+        r"[^\sk]",
+        r"[a-z\d]",
+        r"[\W_]",
+        r"(?-i:[\wK])",
+        r"(?-i:\w)",
+        r"(?i:[\S])",
+        r"(?i:\W)",
+        "k",
+        "ſ",
+        "σ",
+        "ß",
+        "é",
+        "i",
+        "[ǅ]",
+        r"\w+",
+        "+",
+        "*",
+        "?",
+        "|",
+        "(",
+        ")",
+        ".",
+        r"[^ß\d]",
+    ];
+    /// Text characters: cased letters with special folds, digits, spaces,
+    /// joiners. Left out: U+0345 and the three iotas it folds with, the only
+    /// characters whose simple case folding crosses between Python's `\w`
+    /// and `\W` (where the new translation deliberately follows Python).
+    const FOLD_TEXT: &[char] = &[
+        'a', 'A', 'k', 'K', '\u{212A}', 's', 'S', '\u{17F}', 'σ', 'Σ', 'ς', 'ß', 'ẞ', 'é', 'É',
+        '1', '٣', ' ', '\t', '_', '-', '.', '\u{1C}', 'ǅ', 'ǆ', 'Ǆ', '中', '😀', 'i', 'I', 'İ',
+        'ı', '\u{200D}', '\u{301}',
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Telling the translator the caller's `/i` ([`translate_for`]) writes
+        /// categories unfolded and folds the rest of their classes itself;
+        /// away from U+0345's fold class that is exactly what `regex-syntax`
+        /// matched when it folded the whole pattern.
+        #[test]
+        fn folding_in_the_translator_equals_folding_in_regex_syntax(
+            picks in proptest::collection::vec(0..FOLD_PIECES.len(), 1..7),
+            ci in any::<bool>(),
+            global in any::<bool>(),
+            text in proptest::collection::vec(proptest::sample::select(FOLD_TEXT), 0..16),
+        ) {
+            let body: String = picks.iter().map(|&i| FOLD_PIECES[i]).collect();
+            let p = if global { format!("(?i){body}") } else { body };
+            let (Ok(old), Ok(new)) = (translate(&p), translate_for(&p, ci)) else {
+                return Ok(());
+            };
+            let (Ok(old_re), Ok(new_re)) = (build(&old.pattern, ci), build(&new.pattern, ci)) else {
+                return Ok(());
+            };
+            let text: String = text.into_iter().collect();
+            let spans = |re: &regex::Regex| re.find_iter(&text).map(|m| m.range()).collect::<Vec<_>>();
+            prop_assert_eq!(
+                spans(&old_re),
+                spans(&new_re),
+                "{:?} (ci {}) on {:?}: {:?} vs {:?}", p, ci, text, old.pattern, new.pattern
+            );
+        }
+    }
 }
