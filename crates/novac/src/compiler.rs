@@ -217,11 +217,12 @@ impl Compiler {
             } else {
                 local_names.insert(name, rule.name.span);
             }
-            if let Some(ir) = check_rule(rule, text, &mut diagnostics) {
+            let mut parsed = Vec::new();
+            if let Some(ir) = check_rule(rule, text, &mut diagnostics, &mut parsed) {
                 if self.options.meta_lints {
                     meta_lints::lint(rule, &mut diagnostics);
                 }
-                slow_pattern_lints(rule, &ir, &mut self.plans, &mut diagnostics);
+                slow_pattern_lints(rule, &ir, parsed, &mut self.plans, &mut diagnostics);
                 checked.push((ir, rule.name.span));
             }
         }
@@ -379,10 +380,12 @@ pub(crate) fn build_rules_with(
     })
 }
 
-/// W104 for regexes that have no literal atom.
+/// W104 for regexes that have no literal atom. Plans each regex (kept for
+/// the build) from its form `parsed` by the checker.
 fn slow_pattern_lints(
     rule: &novac_syntax::ast::Rule,
     ir: &RuleIr,
+    mut parsed: crate::keywords::keyword_regex::ParsedRegexes,
     plans: &mut crate::keywords::PlanCache,
     diags: &mut Vec<Diagnostic>,
 ) {
@@ -395,7 +398,13 @@ fn slow_pattern_lints(
         else {
             continue;
         };
-        let Ok(hir) = crate::keywords::keyword_regex::hir(rust, *case_insensitive) else {
+        let checked = parsed
+            .iter()
+            .position(|(r, ci, _)| r == rust && ci == case_insensitive)
+            .map(|i| parsed.swap_remove(i).2);
+        let Some(hir) =
+            checked.or_else(|| crate::keywords::keyword_regex::hir(rust, *case_insensitive).ok())
+        else {
             continue;
         };
         if let crate::keywords::RegexPlan::Slow(reason) = plans.plan(hir, rust, *case_insensitive) {

@@ -21,11 +21,13 @@ pub const DEFAULT_SEMANTIC_THRESHOLD: f32 = 0.1;
 /// Default temperature of an `llm:` entry without `(T)`.
 pub const DEFAULT_LLM_TEMPERATURE: f32 = 0.6;
 
-/// Checks one rule. Returns the IR when the rule has no error.
+/// Checks one rule. Returns the IR when the rule has no error; the regexes
+/// it parsed on the way are added to `parsed` (for planning).
 pub(crate) fn check_rule(
     rule: &ast::Rule,
     source: &str,
     diags: &mut Vec<Diagnostic>,
+    parsed: &mut crate::keywords::keyword_regex::ParsedRegexes,
 ) -> Option<RuleIr> {
     let errors_before = diags.iter().filter(|d| d.is_error()).count();
 
@@ -97,7 +99,7 @@ pub(crate) fn check_rule(
                         // A keyword with an error keeps its name (with a placeholder
                         // pattern; the rule is not compiled) so that the condition
                         // does not report it again as undefined.
-                        let pattern = check_keyword(e, diags).unwrap_or(Pattern::Keyword(
+                        let pattern = check_keyword(e, diags, parsed).unwrap_or(Pattern::Keyword(
                             KeywordPattern::Literal {
                                 text: String::new(),
                                 case_sensitive: false,
@@ -302,7 +304,11 @@ fn declare(
     }
 }
 
-fn check_keyword(entry: &ast::KeywordEntry, diags: &mut Vec<Diagnostic>) -> Option<Pattern> {
+fn check_keyword(
+    entry: &ast::KeywordEntry,
+    diags: &mut Vec<Diagnostic>,
+    parsed: &mut crate::keywords::keyword_regex::ParsedRegexes,
+) -> Option<Pattern> {
     if let Some(t) = &entry.threshold {
         diags.push(
             Diagnostic::new(
@@ -358,6 +364,7 @@ fn check_keyword(entry: &ast::KeywordEntry, diags: &mut Vec<Diagnostic>) -> Opti
                 body.span,
                 case_insensitive,
                 diags,
+                parsed,
             )
             .map(|rust| {
                 Pattern::Keyword(KeywordPattern::Regex {

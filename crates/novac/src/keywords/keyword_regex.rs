@@ -20,13 +20,19 @@ pub const REGEX_SIZE_LIMIT: usize = crate::limits::DEFAULT_MAX_REGEX_BYTES;
 /// one Unicode-`\b` regex set 300× slower; see docs/ARCHITECTURE.md).
 pub const REGEX_DFA_CACHE: usize = 8 << 20;
 
+/// Regexes parsed while checking (translated pattern, case-insensitive, its
+/// HIR), handed on to planning so that no regex is parsed twice.
+pub(crate) type ParsedRegexes = Vec<(String, bool, Hir)>;
+
 /// Translates and validates a regex body; reports errors at their location
-/// inside `span` (the body's span in the rule file). Returns the Rust pattern.
+/// inside `span` (the body's span in the rule file). Returns the Rust
+/// pattern, and adds its parsed form to `parsed`.
 pub(crate) fn check_regex(
     python: &str,
     span: Span,
     case_insensitive: bool,
     diags: &mut Vec<Diagnostic>,
+    parsed: &mut ParsedRegexes,
 ) -> Option<String> {
     let at = |start: usize, end: usize| {
         let s = span.start as usize;
@@ -58,7 +64,10 @@ pub(crate) fn check_regex(
     };
     // Parsing validates the pattern; compiling it is left to `build` (once).
     match hir(&translated.pattern, case_insensitive) {
-        Ok(_) => Some(translated.pattern),
+        Ok(parsed_hir) => {
+            parsed.push((translated.pattern.clone(), case_insensitive, parsed_hir));
+            Some(translated.pattern)
+        }
         Err(error) => {
             diags.push(
                 Diagnostic::new(&codes::BAD_REGEX, span, "the regex does not compile")
