@@ -190,23 +190,7 @@ impl Emitter {
         if self.icase && items.iter().any(|i| matches!(i, Item::Perl(_, false))) {
             return self.folded_class(negated, items);
         }
-        let mut body = String::new();
-        for item in items {
-            match *item {
-                Item::Perl(p, ascii) => body.push_str(perl_in_class(p, ascii)),
-                Item::Range(lo, hi) => {
-                    let Some((l, h)) = clip_surrogates(lo, hi) else {
-                        continue;
-                    };
-                    push_char(&mut body, l);
-                    if h != l {
-                        body.push('-');
-                        push_char(&mut body, h);
-                    }
-                }
-            }
-        }
-        self.push_class(negated, &body);
+        self.push_class(negated, &class_body(items));
     }
 
     /// A case-insensitive class with Unicode `\w`/`\s`/`\d` items, as
@@ -227,13 +211,13 @@ impl Emitter {
                 }
             }
         }
-        chars.case_fold_simple();
+        // Folding needs regex-syntax's `unicode-case` tables (a default
+        // feature); without them, fold nothing here and keep the old form.
+        if chars.try_case_fold_simple().is_err() {
+            return self.push_class(negated, &class_body(items));
+        }
         for r in chars.iter() {
-            push_char(&mut body, r.start());
-            if r.end() != r.start() {
-                body.push('-');
-                push_char(&mut body, r.end());
-            }
+            push_range(&mut body, r.start(), r.end());
         }
         self.out.push_str("(?-i:");
         self.push_class(negated, &body);
@@ -248,6 +232,32 @@ impl Emitter {
                 let _ = write!(self.out, "[{}{body}]", if negated { "^" } else { "" });
             }
         }
+    }
+}
+
+/// The items of a class as written between `[` and `]` (folding, if any,
+/// left to the regex's flags).
+fn class_body(items: &[Item]) -> String {
+    let mut body = String::new();
+    for item in items {
+        match *item {
+            Item::Perl(p, ascii) => body.push_str(perl_in_class(p, ascii)),
+            Item::Range(lo, hi) => {
+                if let Some((l, h)) = clip_surrogates(lo, hi) {
+                    push_range(&mut body, l, h);
+                }
+            }
+        }
+    }
+    body
+}
+
+/// `l-h` in a class (`l` alone when they are equal).
+fn push_range(body: &mut String, l: char, h: char) {
+    push_char(body, l);
+    if h != l {
+        body.push('-');
+        push_char(body, h);
     }
 }
 
