@@ -132,6 +132,19 @@ fn check_bias(data: &[f32], bias: &[f32]) -> candle_core::Result<()> {
     Ok(())
 }
 
+/// `x = f(x + bias)` over every row of `data` (the bias is one row): one
+/// loop for the bias kernels, `f` inlined into it.
+#[inline(always)]
+fn map_biased(data: &mut [f32], bias: &[f32], f: impl Fn(f32) -> f32) -> candle_core::Result<()> {
+    check_bias(data, bias)?;
+    for row in data.chunks_exact_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v = f(*v + b);
+        }
+    }
+    Ok(())
+}
+
 /// `x += bias` then `x = gelu(x)`, row by row (the bias is one row).
 pub(crate) struct BiasGelu<'a>(pub &'a [f32]);
 
@@ -140,14 +153,7 @@ impl InplaceOp1 for BiasGelu<'_> {
         "novac-bias-gelu"
     }
     fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> candle_core::Result<()> {
-        let data = contiguous_mut(s, l)?;
-        check_bias(data, self.0)?;
-        for row in data.chunks_exact_mut(self.0.len()) {
-            for (v, b) in row.iter_mut().zip(self.0) {
-                *v = gelu(*v + b);
-            }
-        }
-        Ok(())
+        map_biased(contiguous_mut(s, l)?, self.0, gelu)
     }
 }
 
@@ -159,14 +165,7 @@ impl InplaceOp1 for Bias<'_> {
         "novac-bias"
     }
     fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> candle_core::Result<()> {
-        let data = contiguous_mut(s, l)?;
-        check_bias(data, self.0)?;
-        for row in data.chunks_exact_mut(self.0.len()) {
-            for (v, b) in row.iter_mut().zip(self.0) {
-                *v += b;
-            }
-        }
-        Ok(())
+        map_biased(contiguous_mut(s, l)?, self.0, |x| x)
     }
 }
 

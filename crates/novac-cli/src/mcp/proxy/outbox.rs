@@ -153,6 +153,14 @@ fn write_one(out: &mut impl Write, message: &Message) -> std::io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// After a write error: takes and discards everything still sent, keeping
+/// the queued-bytes count right, so that the readers never wait.
+fn discard(rx: &Receiver<Item>, queued: &AtomicUsize) {
+    while let Ok(item) = rx.recv() {
+        queued.fetch_sub(item.size, Ordering::Relaxed);
+    }
+}
+
 fn write_all<W: Write>(
     out: W,
     rx: &Receiver<Item>,
@@ -175,13 +183,7 @@ fn write_all<W: Write>(
             drop(item);
             if let Err(e) = written {
                 fail(e);
-                // Drain and discard, so that the readers never wait.
-                while rx
-                    .recv()
-                    .map(|i| queued.fetch_sub(i.size, Ordering::Relaxed))
-                    .is_ok()
-                {}
-                return;
+                return discard(rx, queued);
             }
             match rx.try_recv() {
                 Ok(next) => item = next,
@@ -190,12 +192,7 @@ fn write_all<W: Write>(
         }
         if let Err(e) = out.flush() {
             fail(e);
-            while rx
-                .recv()
-                .map(|i| queued.fetch_sub(i.size, Ordering::Relaxed))
-                .is_ok()
-            {}
-            return;
+            return discard(rx, queued);
         }
     }
     if let Err(e) = out.flush() {
