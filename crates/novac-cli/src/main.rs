@@ -21,6 +21,7 @@ pub(crate) mod llm_config;
 mod load;
 mod lsp;
 mod mcp;
+mod ordered_pool;
 mod profile;
 mod sarif;
 mod scan;

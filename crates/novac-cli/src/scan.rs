@@ -316,12 +316,11 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     Ok(if any_match { 0 } else { 1 })
 }
 
-/// Scans on `threads` threads, each with one [`Scanner`] for the whole run.
-///
-/// This thread reads the input and hands chunks out through a bounded
-/// queue; the scan threads format their chunk's output themselves; this
-/// thread writes the chunks back in input order. On an error, the chunks
-/// before the failing one are written and the error is returned.
+/// Scans on `threads` threads ([`crate::ordered_pool`]), each with one
+/// [`Scanner`] for the whole run: this thread reads the input, the scan
+/// threads format their chunk's output themselves, and the chunks are
+/// written back in input order. On an error, the chunks before the failing
+/// one are written and the error is returned.
 fn scan_threaded<'r, S>(
     threads: usize,
     new_scanner: &S,
@@ -332,66 +331,14 @@ fn scan_threaded<'r, S>(
 where
     S: Fn() -> Scanner<'r> + Sync,
 {
-    use std::sync::{mpsc, Arc, Mutex};
-    std::thread::scope(|s| {
-        // Created inside the scope: on an early return they drop before
-        // the scope joins the threads, which then see the queue closed.
-        let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Prompt>)>(threads * 4);
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = mpsc::channel::<(u64, Result<ChunkOut>)>();
-        for _ in 0..threads {
-            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
-            s.spawn(move || {
-                let mut scanner = new_scanner();
-                loop {
-                    let job = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok((seq, chunk)) = job else { break };
-                    let result = scan_chunk(&mut scanner, &chunk, ctx);
-                    if done_tx.send((seq, result)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        // The threads hold the only receivers and senders: when they all
-        // stop, sending work and waiting for results fail instead of hanging.
-        drop(work_rx);
-        drop(done_tx);
-        let mut next = 0u64;
-        let mut sent = 0u64;
-        let mut ready = std::collections::BTreeMap::new();
-        let mut drain = |ready: &mut std::collections::BTreeMap<u64, Result<ChunkOut>>,
-                         next: &mut u64|
-         -> Result<()> {
-            while let Some(result) = ready.remove(next) {
-                emit(result?)?;
-                *next += 1;
-            }
-            Ok(())
-        };
-        input(&mut |chunk: Vec<Prompt>| {
-            work_tx
-                .send((sent, chunk))
-                .map_err(|_| anyhow::anyhow!("the scan threads stopped"))?;
-            sent += 1;
-            while let Ok((seq, result)) = done_rx.try_recv() {
-                ready.insert(seq, result);
-            }
-            drain(&mut ready, &mut next)
-        })?;
-        drop(work_tx);
-        while next < sent {
-            let (seq, result) = done_rx
-                .recv()
-                .map_err(|_| anyhow::anyhow!("the scan threads stopped"))?;
-            ready.insert(seq, result);
-            drain(&mut ready, &mut next)?;
-        }
-        Ok(())
-    })
+    crate::ordered_pool::run(
+        threads,
+        new_scanner,
+        &|_: &mut Scanner<'r>| {},
+        &|scanner: &mut Scanner<'r>, chunk: Vec<Prompt>| scan_chunk(scanner, &chunk, ctx),
+        input,
+        emit,
+    )
 }
 
 pub(crate) fn json_line(prompt: &Prompt, result: &ScanResult) -> serde_json::Value {

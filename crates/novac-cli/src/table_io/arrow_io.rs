@@ -603,9 +603,10 @@ struct Stats {
     nulls: u64,
 }
 
-/// Reads `source` on this thread and scans on `threads` threads, each with
-/// one [`Scanner`] for the whole run; calls `emit` with each batch and its
-/// verdicts in input order. Returns the rules that failed closed.
+/// Reads `source` on this thread and scans on `threads` threads
+/// ([`crate::ordered_pool`]), each with one [`Scanner`] for the whole run;
+/// calls `emit` with each batch and its verdicts in input order. Returns
+/// the rules that failed closed.
 #[allow(clippy::too_many_arguments)]
 fn run_threads<'r, S, F>(
     threads: usize,
@@ -621,112 +622,94 @@ where
     S: Fn() -> Scanner<'r> + Sync,
     F: Fn(&mut Scanner<'r>) + Sync,
 {
-    use std::sync::{mpsc, Mutex};
-    let threads = threads.max(1);
-    let mut failed_closed = BTreeMap::new();
+    // Shared by the reader (which queues each batch once its chunks are
+    // sent) and the pool's in-order results (which fill the front batch).
+    let state = std::cell::RefCell::new(Batches {
+        flights: VecDeque::new(),
+        verdicts: Vec::new(),
+        done: 0,
+        failed_closed: BTreeMap::new(),
+        emit,
+    });
     let path = source.path.clone();
-    std::thread::scope(|s| {
-        // Created inside the scope: on an early return they drop before
-        // the scope joins the threads, which then see the queue closed.
-        let (work_tx, work_rx) = mpsc::sync_channel::<(u64, ArrayRef, u64)>(threads * 4);
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = mpsc::channel::<(u64, Result<ChunkOut>)>();
-        for _ in 0..threads {
-            let (work_rx, done_tx) = (Arc::clone(&work_rx), done_tx.clone());
-            s.spawn(move || {
-                let mut scanner = new_scanner();
-                loop {
-                    let job = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok((seq, prompts, first_row)) = job else {
-                        break;
-                    };
-                    let result = scan_rows(&mut scanner, prompts.as_ref(), first_row, embeds);
-                    if done_tx.send((seq, result)).is_err() {
-                        break;
-                    }
+    let mut sent = 0u64;
+    crate::ordered_pool::run(
+        threads,
+        new_scanner,
+        finish,
+        &|scanner: &mut Scanner<'r>, (prompts, first_row): (ArrayRef, u64)| {
+            scan_rows(scanner, prompts.as_ref(), first_row, embeds)
+                .with_context(|| path.display().to_string())
+        },
+        |send| {
+            let mut row = 0u64;
+            while let Some(batch) = source.next_batch(row) {
+                let batch = batch?;
+                let prompts = source.prompts(&batch)?;
+                let rows = batch.num_rows();
+                let mut start = 0;
+                while start < rows {
+                    let len = chunk.min(rows - start);
+                    send((prompts.slice(start, len), row + start as u64))?;
+                    sent += 1;
+                    start += len;
                 }
-                finish(&mut scanner);
-            });
-        }
-        drop(work_rx);
-        drop(done_tx);
-        let mut sent = 0u64;
-        let mut next = 0u64;
-        let mut ready: BTreeMap<u64, Result<ChunkOut>> = BTreeMap::new();
-        let mut flights: VecDeque<InFlight> = VecDeque::new();
-        let mut verdicts: Vec<Verdict> = Vec::new();
-        // Moves finished chunks, in order, into the front batch's verdicts
-        // and emits every batch whose chunks are all in.
-        let mut drain = |ready: &mut BTreeMap<u64, Result<ChunkOut>>,
-                         flights: &mut VecDeque<InFlight>,
-                         next: &mut u64|
-         -> Result<()> {
-            loop {
-                if let Some(front) = flights.front() {
-                    if front.end <= *next {
-                        if let Some(flight) = flights.pop_front() {
-                            emit(flight, std::mem::take(&mut verdicts))?;
-                        }
-                        continue;
-                    }
-                }
-                let Some(out) = ready.remove(next) else {
-                    return Ok(());
-                };
-                let out = out.with_context(|| path.display().to_string())?;
-                verdicts.extend(out.verdicts);
-                for (rule, why) in out.failed_closed {
-                    failed_closed.entry(rule).or_insert(why);
-                }
-                *next += 1;
-            }
-        };
-        let mut row = 0u64;
-        while let Some(batch) = source.next_batch(row) {
-            let batch = batch?;
-            let prompts = source.prompts(&batch)?;
-            let rows = batch.num_rows();
-            let mut start = 0;
-            while start < rows {
-                let len = chunk.min(rows - start);
-                work_tx
-                    .send((sent, prompts.slice(start, len), row + start as u64))
-                    .map_err(|_| anyhow!("the scan threads stopped"))?;
-                sent += 1;
-                start += len;
-                while let Ok((seq, result)) = done_rx.try_recv() {
-                    ready.insert(seq, result);
-                }
-            }
-            let kept_columns = kept
-                .iter()
-                .map(|&i| {
-                    batch.columns().get(i).cloned().ok_or_else(|| {
-                        anyhow!("{}: a batch lacks column {i}", source.path.display())
+                let kept_columns = kept
+                    .iter()
+                    .map(|&i| {
+                        batch.columns().get(i).cloned().ok_or_else(|| {
+                            anyhow!("{}: a batch lacks column {i}", source.path.display())
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            flights.push_back(InFlight {
-                kept: kept_columns,
-                rows,
-                end: sent,
-            });
-            row += rows as u64;
-            drain(&mut ready, &mut flights, &mut next)?;
+                    .collect::<Result<Vec<_>>>()?;
+                let mut state = state.borrow_mut();
+                state.flights.push_back(InFlight {
+                    kept: kept_columns,
+                    rows,
+                    end: sent,
+                });
+                state.emit_finished()?;
+                row += rows as u64;
+            }
+            Ok(())
+        },
+        &mut |out: ChunkOut| state.borrow_mut().add(out),
+    )?;
+    let mut state = state.into_inner();
+    state.emit_finished()?;
+    Ok(state.failed_closed)
+}
+
+/// The batches read and not yet written, and the verdicts of their chunks
+/// so far (in order).
+struct Batches<'e> {
+    flights: VecDeque<InFlight>,
+    verdicts: Vec<Verdict>,
+    /// Chunks whose verdicts are in.
+    done: u64,
+    failed_closed: BTreeMap<SharedStr, SharedStr>,
+    emit: &'e mut dyn FnMut(InFlight, Vec<Verdict>) -> Result<()>,
+}
+
+impl Batches<'_> {
+    /// The next chunk's result: first writes the batches it comes after.
+    fn add(&mut self, out: ChunkOut) -> Result<()> {
+        self.emit_finished()?;
+        self.verdicts.extend(out.verdicts);
+        for (rule, why) in out.failed_closed {
+            self.failed_closed.entry(rule).or_insert(why);
         }
-        drop(work_tx);
-        while next < sent {
-            let (seq, result) = done_rx
-                .recv()
-                .map_err(|_| anyhow!("the scan threads stopped"))?;
-            ready.insert(seq, result);
-            drain(&mut ready, &mut flights, &mut next)?;
+        self.done += 1;
+        Ok(())
+    }
+
+    /// Writes every front batch whose chunks are all in.
+    fn emit_finished(&mut self) -> Result<()> {
+        while self.flights.front().is_some_and(|f| f.end <= self.done) {
+            if let Some(flight) = self.flights.pop_front() {
+                (self.emit)(flight, std::mem::take(&mut self.verdicts))?;
+            }
         }
-        drain(&mut ready, &mut flights, &mut next)?;
-        Ok::<(), anyhow::Error>(())
-    })?;
-    Ok(failed_closed)
+        Ok(())
+    }
 }
